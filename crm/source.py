@@ -1,0 +1,187 @@
+"""The host's side of the plugin contract: reads CRM rows as qbo_sync records, reports changes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app, has_app_context
+from qbo_sync.source import (
+    ChangeEvent,
+    ChangeListener,
+    ChangeOp,
+    CustomerRecord,
+    ReceiptRecord,
+    RecordKind,
+    SaleLineRecord,
+    SaleRecord,
+    SegmentRecord,
+)
+from sqlalchemy import event
+from sqlalchemy.orm import Session, selectinload
+
+from .models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, db
+
+UrlFor = Callable[[str, int], str | None]
+
+
+def _ids(values: Iterable[str]) -> list[int]:
+    return sorted({int(v) for v in values})
+
+
+def _chunks(values: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class CRMSourceAdapter:
+    """Streams CRM rows in chunks as plain records; never loads a whole table."""
+
+    def __init__(self, url_for: UrlFor | None = None) -> None:
+        self._url_for = url_for or (lambda kind, id_: None)
+        self._listeners: list[ChangeListener] = []
+
+    def segments(self) -> list[SegmentRecord]:
+        rows = db.session.scalars(sa.select(MarketSegment).order_by(MarketSegment.name))
+        return [SegmentRecord(key=str(s.id), name=s.name) for s in rows]
+
+    def iter_sales(
+        self,
+        segment_key: str | None,
+        sold_after: date | None,
+        sale_ids: Sequence[str] | None = None,
+        chunk_size: int = 500,
+    ) -> Iterator[SaleRecord]:
+        query = sa.select(Sale).options(selectinload(Sale.lines).selectinload(SaleLine.product))
+        if segment_key is not None:
+            query = query.where(Sale.market_segment_id == int(segment_key))
+        if sold_after is not None:
+            query = query.where(Sale.sold_on >= sold_after)
+        if sale_ids is not None:
+            query = query.where(Sale.id.in_(_ids(sale_ids)))
+        last_id = 0
+        while True:
+            chunk = db.session.scalars(
+                query.where(Sale.id > last_id).order_by(Sale.id).limit(chunk_size)
+            ).all()
+            if not chunk:
+                return
+            for sale in chunk:
+                yield self._sale(sale)
+            last_id = chunk[-1].id
+            db.session.expunge_all()  # keep memory flat over long scans
+
+    def _sale(self, sale: Sale) -> SaleRecord:
+        return SaleRecord(
+            id=str(sale.id),
+            number=sale.number,
+            customer_id=str(sale.customer_id),
+            segment_key=None if sale.market_segment_id is None else str(sale.market_segment_id),
+            sold_on=sale.sold_on,
+            status=sale.status,
+            lines=tuple(
+                SaleLineRecord(
+                    product_id=str(line.product_id),
+                    product_name=line.product.name,
+                    description=line.description,
+                    quantity=line.quantity,
+                    unit_price=line.unit_price,
+                )
+                for line in sale.lines
+            ),
+            updated_at=sale.updated_at,
+            url=self._url_for("sale", sale.id),
+        )
+
+    def customers(self, ids: Iterable[str]) -> Iterator[CustomerRecord]:
+        for chunk in _chunks(_ids(ids), 500):
+            for c in db.session.scalars(
+                sa.select(Customer).where(Customer.id.in_(chunk)).order_by(Customer.id)
+            ):
+                yield CustomerRecord(
+                    id=str(c.id),
+                    first_name=c.first_name,
+                    last_name=c.last_name,
+                    company_name=c.company_name,
+                    email=c.email,
+                    phone=c.phone,
+                    alt_phone=c.alt_phone,
+                    street=c.street,
+                    city=c.city,
+                    state=c.state,
+                    postal_code=c.postal_code,
+                    url=self._url_for("customer", c.id),
+                )
+
+    def receipts_for_sales(self, sale_ids: Iterable[str]) -> Iterator[ReceiptRecord]:
+        for chunk in _chunks(_ids(sale_ids), 500):
+            for r in db.session.scalars(
+                sa.select(Receipt)
+                .where(Receipt.sale_id.in_(chunk))
+                .order_by(Receipt.received_on, Receipt.id)
+            ):
+                yield ReceiptRecord(
+                    id=str(r.id),
+                    number=r.number,
+                    kind=r.kind,
+                    customer_id=str(r.customer_id),
+                    sale_id=str(r.sale_id),
+                    received_on=r.received_on,
+                    payment_method=r.payment_method,
+                    amount=r.amount,
+                    url=self._url_for("receipt", r.id),
+                )
+
+    def init_app(self, app: Flask) -> None:
+        app.extensions["crm_source"] = self
+
+    def watch(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def dispatch(self, session: Session) -> None:
+        if not self._listeners:
+            return
+        events = list(_changes(session))
+        if events:
+            for listener in self._listeners:
+                listener(session.connection(), events)
+
+
+@event.listens_for(db.session, "after_flush")
+def _after_flush(session: Session, flush_context: Any) -> None:
+    """One hook for the shared session; it reports to the adapter of the app in use."""
+    if has_app_context():
+        adapter = current_app.extensions.get("crm_source")
+        if adapter is not None:
+            adapter.dispatch(session)
+
+
+def _changes(session: Session) -> Iterator[ChangeEvent]:
+    """What a flush changed, in the plugin's words (a line change is a change of its sale)."""
+    touched: list[tuple[Any, ChangeOp]] = [(o, ChangeOp.INSERT) for o in session.new]
+    touched += [(o, ChangeOp.DELETE) for o in session.deleted]
+    touched += [(o, ChangeOp.UPDATE) for o in session.dirty if session.is_modified(o)]
+    seen: set[tuple[RecordKind, str, ChangeOp]] = set()
+    for obj, op in touched:
+        for kind, local_id, kind_op, related in _describe(obj, op):
+            if local_id != "None" and (kind, local_id, kind_op) not in seen:
+                seen.add((kind, local_id, kind_op))
+                yield ChangeEvent(kind, local_id, kind_op, related)
+
+
+def _describe(
+    obj: Any, op: ChangeOp
+) -> Iterator[tuple[RecordKind, str, ChangeOp, tuple[tuple[RecordKind, str], ...]]]:
+    if isinstance(obj, Customer):
+        yield RecordKind.CUSTOMER, str(obj.id), op, ()
+    elif isinstance(obj, Product):
+        yield RecordKind.PRODUCT, str(obj.id), op, ()
+    elif isinstance(obj, Sale):
+        yield RecordKind.SALE, str(obj.id), op, ((RecordKind.CUSTOMER, str(obj.customer_id)),)
+    elif isinstance(obj, SaleLine):
+        yield RecordKind.SALE, str(obj.sale_id), ChangeOp.UPDATE, ()
+    elif isinstance(obj, Receipt):
+        kind = RecordKind.ADJUSTMENT if obj.kind == "adjustment" else RecordKind.RECEIPT
+        yield kind, str(obj.id), op, ((RecordKind.SALE, str(obj.sale_id)),)

@@ -1,0 +1,1 @@
+"""The "QuickBooks Online Sync" admin page."""

@@ -1,0 +1,87 @@
+"""Every QBO_SYNC_* setting, with its default and meaning, read once into frozen Settings."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import ConfigurationError
+
+ENVIRONMENTS = ("production", "sandbox", "emulator")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # production, sandbox (Intuit's hosts) or emulator (qbo_emulator at emulator_url).
+    environment: str = "emulator"
+    # Base URL of a running qbo_emulator; discovery, OAuth and the API are all under it.
+    emulator_url: str = "http://127.0.0.1:8765"
+    client_id: str = ""
+    client_secret: str = ""
+    # The OAuth redirect URI registered with Intuit; default: /admin/qbo/callback on this host.
+    redirect_uri: str = ""
+    # Comma-separated Fernet keys; the first encrypts, all decrypt (for key rotation).
+    token_key: str = ""
+    # RQ queue the plugin's jobs go to.
+    queue: str = "qbo_sync"
+    # Seconds before any HTTP call to Intuit is abandoned (connect and read).
+    http_timeout: float = 30.0
+    minor_version: int = 75
+    # QuickBooks' per-company limits, kept by every worker together through Redis.
+    rate_per_minute: int = 500
+    rate_per_second: int = 10
+    batch_per_minute: int = 40
+    max_in_flight: int = 4
+    # Items per batch request (QuickBooks allows at most 30).
+    batch_size: int = 30
+    # Retries of retryable failures (5xx, timeouts, dropped connections) per call.
+    max_retries: int = 5
+
+    @property
+    def discovery_url(self) -> str:
+        if self.environment == "emulator":
+            return self.emulator_url.rstrip("/") + "/.well-known/openid_configuration"
+        return self.environment
+
+    @property
+    def api_base(self) -> str:
+        if self.environment == "emulator":
+            return self.emulator_url.rstrip("/") + "/v3"
+        if self.environment == "sandbox":
+            return "https://sandbox-quickbooks.api.intuit.com/v3"
+        return "https://quickbooks.api.intuit.com/v3"
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    try:
+        if isinstance(default, bool):
+            return str(raw).lower() in ("1", "true", "yes", "on")
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        raise ConfigurationError(f"QBO_SYNC_{name.upper()} must be a number, got {raw!r}") from exc
+    return str(raw)
+
+
+def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from the app config, falling back to the environment, then to the defaults."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        key = f"QBO_SYNC_{f.name.upper()}"
+        raw = config.get(key, environ.get(key))
+        if raw is not None and raw != "":
+            values[f.name] = _coerce(f.name, raw, f.default)
+    settings = Settings(**values)
+    if settings.environment not in ENVIRONMENTS:
+        raise ConfigurationError(
+            f"QBO_SYNC_ENVIRONMENT must be one of {', '.join(ENVIRONMENTS)}, "
+            f"got {settings.environment!r}"
+        )
+    if not 1 <= settings.batch_size <= 30:
+        raise ConfigurationError("QBO_SYNC_BATCH_SIZE must be between 1 and 30")
+    return settings

@@ -1,0 +1,109 @@
+"""The Flask extension: settings, Redis, admin view, templates and the `flask qbo` commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import Blueprint, Flask
+from flask_admin import Admin
+from flask_sqlalchemy import SQLAlchemy
+from werkzeug.wrappers import Response
+
+from . import redis_conn
+from .changes import record_changes
+from .config import Settings, load_settings
+from .models import Base
+from .source import CRMSource
+
+EXTENSION_KEY = "qbo_sync"
+
+
+@dataclass
+class QBOSyncState:
+    """What the plugin keeps per app, in app.extensions["qbo_sync"]."""
+
+    settings: Settings
+    db: SQLAlchemy
+    source: CRMSource
+    instance_path: str
+    configured_redis_url: str | None = None
+    metadata: Any = field(default=Base.metadata)
+    _redis: redis.Redis | None = None
+
+    @property
+    def redis_url(self) -> str:
+        """REDIS_URL, or an embedded server under instance/ started on first use."""
+        return self.configured_redis_url or redis_conn.embedded_url(
+            Path(self.instance_path) / "redis.db"
+        )
+
+    @property
+    def redis(self) -> redis.Redis:
+        if self._redis is None:
+            self._redis = redis_conn.connect(self.redis_url)
+        return self._redis
+
+
+class QBOSync:
+    """`QBOSync(db, source, admin=..., is_accessible=..., on_inaccessible=...).init_app(app)`.
+
+    The host owns the Admin object, login and CSRF; it tells the plugin how to check access and
+    where to send a visitor who is not signed in.
+    """
+
+    def __init__(
+        self,
+        db: SQLAlchemy,
+        source: CRMSource,
+        *,
+        admin: Admin,
+        is_accessible: Callable[[], bool],
+        on_inaccessible: Callable[[], Response],
+        app: Flask | None = None,
+    ) -> None:
+        self.db = db
+        self.source = source
+        self.admin = admin
+        self.is_accessible = is_accessible
+        self.on_inaccessible = on_inaccessible
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("QBOSync is already initialised on this app")
+        settings = load_settings(app.config)
+        app.extensions[EXTENSION_KEY] = QBOSyncState(
+            settings, self.db, self.source, app.instance_path, app.config.get("REDIS_URL")
+        )
+        app.register_blueprint(
+            Blueprint(
+                "qbo_sync",
+                __name__,
+                template_folder="templates",
+                static_folder="static",
+                static_url_path="/static/qbo_sync",
+            )
+        )
+        from .admin.views import QBOSyncView
+        from .cli import qbo
+
+        self.admin.add_view(
+            QBOSyncView(
+                self.is_accessible,
+                self.on_inaccessible,
+                name="QuickBooks Online Sync",
+                endpoint="qbo",
+                url="qbo",
+            )
+        )
+        app.cli.add_command(qbo)
+        self.source.watch(record_changes)
+
+
+def state(app: Flask) -> QBOSyncState:
+    return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
