@@ -1,0 +1,103 @@
+"""The Flask app factory: wires store, clock, runtime state and the blueprints."""
+
+from __future__ import annotations
+
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app
+
+from .clock import Clock
+from .runtime import FaultQueue, Stats, Throttle
+from .seed import ensure_companies, register_client
+from .store import Store
+
+DROP_KEY = "qbo_emulator.drop"
+DEFAULT_DB = Path("instance") / "qbo_emulator.db"
+
+
+@dataclass
+class Emulator:
+    """Everything the request handlers share inside one server process."""
+
+    store: Store
+    clock: Clock
+    latency_ms: float = 0.0
+    control: bool = False
+    batch_limit: int = 30
+    throttle: Throttle = field(init=False)
+    faults: FaultQueue = field(default_factory=FaultQueue)
+    stats: Stats = field(default_factory=Stats)
+    realms: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.throttle = Throttle(self.clock)
+
+
+def emulator() -> Emulator:
+    emu: Emulator = current_app.extensions["qbo_emulator"]
+    return emu
+
+
+class DropMiddleware:
+    """Closes the client's connection without any response when a handler asked for it."""
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        result = self.app(environ, start_response)
+        if not environ.get(DROP_KEY):
+            return result
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+        sock = environ.get("werkzeug.socket")
+        if isinstance(sock, socket.socket):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        raise ConnectionAbortedError("qbo_emulator dropped the connection on purpose")
+
+
+def create_app(
+    db_path: str | Path = DEFAULT_DB,
+    clients: Sequence[tuple[str, str, str]] = (),
+    latency_ms: float = 0,
+    time_scale: float = 1.0,
+    control: bool = False,
+) -> Flask:
+    from . import api, oauth, workbook
+    from . import control as control_api
+
+    app = Flask(__name__)
+    app.config["JSON_SORT_KEYS"] = False
+    store = Store(db_path)
+    emu = Emulator(store=store, clock=Clock(time_scale), latency_ms=latency_ms, control=control)
+    for client_id, secret, redirect_uri in clients:
+        register_client(store, client_id, secret, redirect_uri)
+    emu.realms = ensure_companies(store, emu.clock)
+    app.extensions["qbo_emulator"] = emu
+    app.register_blueprint(oauth.blueprint)
+    app.register_blueprint(api.blueprint)
+    app.register_blueprint(control_api.blueprint)
+    app.register_blueprint(workbook.blueprint)
+
+    @app.after_request
+    def add_tid(response: Response) -> Response:
+        if "intuit_tid" not in response.headers:
+            response.headers["intuit_tid"] = f"1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]}"
+        return response
+
+    @app.teardown_request
+    def close_connection(exc: BaseException | None) -> None:
+        store.close_thread_connection()
+
+    app.wsgi_app = DropMiddleware(app.wsgi_app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,96 @@
+"""The batch endpoint: up to 30 independent items, each with its own result or Fault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import query
+from .entities import RULES
+from .errors import ApiFault
+from .repo import Repo
+
+MAX_ITEMS = 30
+BATCH_REQUEST_ID_LIMIT = 36
+BID_LIMIT_WITH_REQUEST_ID = 10
+
+
+def _validate(payload: Any, args: dict[str, str]) -> list[dict[str, Any]]:
+    items = payload.get("BatchItemRequest") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ApiFault(
+            "2020",
+            "Required parameter BatchItemRequest is missing in the request",
+            "BatchItemRequest",
+        )
+    if len(items) > MAX_ITEMS:
+        raise ApiFault(
+            "6000",
+            f"Batch request has {len(items)} items; the maximum is {MAX_ITEMS}.",
+            "BatchItemRequest",
+        )
+    request_id = args.get("requestid", "")
+    if len(request_id) > BATCH_REQUEST_ID_LIMIT:
+        raise ApiFault(
+            "2050",
+            f"requestid of a batch request is limited to {BATCH_REQUEST_ID_LIMIT} characters",
+            "requestid",
+        )
+    seen: set[str] = set()
+    for item in items:
+        bid = str(item.get("bId", "")) if isinstance(item, dict) else ""
+        if not bid:
+            raise ApiFault("2020", "Required parameter bId is missing in the request", "bId")
+        if bid in seen:
+            raise ApiFault("6000", f"Duplicate bId {bid} in batch request", "bId")
+        if request_id and len(bid) > BID_LIMIT_WITH_REQUEST_ID:
+            raise ApiFault(
+                "2050",
+                f"bId is limited to {BID_LIMIT_WITH_REQUEST_ID} characters when requestid is set",
+                "bId",
+            )
+        seen.add(bid)
+    return items
+
+
+def _run_item(repo: Repo, item: dict[str, Any], stamp: str) -> dict[str, Any]:
+    from .operations import entity_write
+
+    if "Query" in item:
+        response = query.run(repo, str(item["Query"]), stamp)
+        return {"QueryResponse": response["QueryResponse"]}
+    kinds = [k for k in item if k in RULES]
+    if len(kinds) != 1:
+        raise ApiFault("500", "Unsupported Operation : batch item names no supported entity")
+    kind = kinds[0]
+    operation = str(item.get("operation", "")).lower()
+    if operation not in ("create", "update", "delete"):
+        raise ApiFault("2170", f"Invalid Enumeration : operation {operation!r}", "operation")
+    args = {"operation": "" if operation == "create" else operation}
+    if str(item.get("optionsData", "")).lower() == "void":
+        args["include"] = "void"
+        args["operation"] = "void" if kind == "Invoice" else operation
+    if operation == "create":
+        args["operation"] = "create"
+    return {kind: entity_write(repo, kind, item[kind], args)}
+
+
+def run(repo: Repo, payload: Any, args: dict[str, str], stamp: str) -> dict[str, Any]:
+    """Each item runs in its own savepoint; creations are invisible to later items."""
+    items = _validate(payload, args)
+    responses: list[dict[str, Any]] = []
+    for item in items:
+        bid = str(item["bId"])
+        repo.conn.execute("SAVEPOINT batch_item")
+        try:
+            result = _run_item(repo, item, stamp)
+        except ApiFault as fault:
+            repo.conn.execute("ROLLBACK TO batch_item")
+            repo.conn.execute("RELEASE batch_item")
+            repo.created.clear()
+            responses.append({"bId": bid, "Fault": fault.fault()})
+            continue
+        repo.conn.execute("RELEASE batch_item")
+        repo.hidden.update(repo.created)
+        repo.created.clear()
+        responses.append({"bId": bid, **result})
+    return {"BatchItemResponse": responses, "time": stamp}

@@ -1,0 +1,93 @@
+"""The /_emulator/ control API (only with --control): faults, token expiry, stats, throttle."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, jsonify, request
+
+from . import tokens
+from .app import emulator
+from .runtime import FAULT_KINDS
+
+blueprint = Blueprint("qbo_control", __name__, url_prefix="/_emulator")
+
+
+@blueprint.before_request
+def only_with_control() -> None:
+    if not emulator().control:
+        abort(404)
+
+
+def _body() -> dict[str, Any]:
+    payload = request.get_json(silent=True)
+    return payload if isinstance(payload, dict) else dict(request.values)
+
+
+def _realm(value: object) -> str:
+    realm = str(value or "")
+    if realm not in emulator().realms.values():
+        abort(
+            Response(f'{{"error": "unknown realmId {realm!r}"}}', 400, mimetype="application/json")
+        )
+    return realm
+
+
+@blueprint.get("/realms")
+def realms() -> Response:
+    return jsonify(emulator().realms)
+
+
+@blueprint.post("/faults")
+def inject() -> Response:
+    body = _body()
+    realm = _realm(body.get("realmId"))
+    kind = str(body.get("kind", ""))
+    if kind not in FAULT_KINDS:
+        return Response(f'{{"error": "kind must be one of {list(FAULT_KINDS)}"}}', 400)
+    count = int(body.get("count", 1))
+    entity = body.get("entity")
+    seconds = float(body.get("seconds") or 0)
+    if kind == "slow" and seconds <= 0:
+        seconds = 5.0
+    emulator().faults.add(realm, kind, count, str(entity) if entity else None, seconds)
+    return jsonify({"pending": emulator().faults.pending(realm)})
+
+
+@blueprint.get("/faults")
+def pending() -> Response:
+    return jsonify({"pending": emulator().faults.pending(_realm(request.args.get("realmId")))})
+
+
+@blueprint.delete("/faults")
+def clear() -> Response:
+    emulator().faults.clear(_realm(request.args.get("realmId")))
+    return jsonify({"pending": []})
+
+
+@blueprint.post("/expire-tokens")
+def expire_tokens() -> Response:
+    body = _body()
+    emu = emulator()
+    with emu.store.write() as conn:
+        tokens.expire_all(conn, bool(body.get("refresh_tokens")))
+    return jsonify({"expired": True})
+
+
+@blueprint.get("/stats")
+def stats() -> Response:
+    return jsonify(emulator().stats.snapshot(_realm(request.args.get("realmId"))))
+
+
+@blueprint.post("/stats/reset")
+def reset_stats() -> Response:
+    body = _body()
+    realm = _realm(body.get("realmId") or request.args.get("realmId"))
+    emulator().stats.reset(realm)
+    return jsonify(emulator().stats.snapshot(realm))
+
+
+@blueprint.post("/throttle/reset")
+def reset_throttle() -> Response:
+    emulator().throttle.reset()
+    return jsonify({"reset": True})
