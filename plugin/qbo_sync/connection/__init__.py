@@ -1,0 +1,17 @@
+"""The connection to a QuickBooks company: OAuth calls, token encryption, token storage."""
+
+from .oauth import TokenSet, authorization_url, exchange_code, refresh, revoke
+from .store import ProfileTokens, apply_token_set
+from .tokens import TokenCipher, generate_key
+
+__all__ = [
+    "ProfileTokens",
+    "TokenCipher",
+    "TokenSet",
+    "apply_token_set",
+    "authorization_url",
+    "exchange_code",
+    "generate_key",
+    "refresh",
+    "revoke",
+]

@@ -1,0 +1,153 @@
+"""A profile's tokens in the database: valid access tokens on demand, refreshed under a Redis lock.
+
+Every worker on every machine may hold a ProfileTokens for the same profile. Only one refreshes at
+a time (per-company lock in Redis); the others then find the fresh token in the database. The
+rotated refresh token is committed the moment it arrives, so no worker ever refreshes with a
+token Intuit has already replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import redis
+from redis.exceptions import LockError
+from sqlalchemy.orm import Session
+
+from ..config import Settings
+from ..errors import ConnectionProblem, ReconnectNeeded, RetryableRequestError
+from ..models import SyncProfile
+from . import oauth
+from .oauth import TokenSet
+from .tokens import TokenCipher
+
+log = logging.getLogger(__name__)
+
+Refresher = Callable[[Settings, str], TokenSet]
+
+
+def apply_token_set(profile: SyncProfile, tokens: TokenSet, cipher: TokenCipher) -> None:
+    """Store a token pair on the profile, encrypted (the caller commits)."""
+    profile.access_token_enc = cipher.encrypt(tokens.access_token)
+    profile.access_token_expires_at = tokens.access_expires_at
+    profile.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
+    if tokens.refresh_expires_at is not None:
+        profile.refresh_token_expires_at = tokens.refresh_expires_at
+    profile.reconnect_needed = False
+
+
+class ProfileTokens:
+    """The token source a QBOClient uses for one profile: `access_token()` and `refresh_now()`."""
+
+    def __init__(
+        self,
+        session_factory: Callable[[], Session],
+        profile_id: int,
+        settings: Settings,
+        redis_conn: redis.Redis,
+        *,
+        key_prefix: str = "qbo_sync",
+        min_validity: timedelta = timedelta(minutes=5),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refresher: Refresher | None = None,
+    ) -> None:
+        self._session_factory = session_factory
+        self.profile_id = profile_id
+        self._settings = settings
+        self._redis = redis_conn
+        self._prefix = key_prefix
+        self._min_validity = min_validity
+        self._clock = clock
+        self._refresher: Refresher = refresher or oauth.refresh
+        self._cipher = TokenCipher.from_settings(settings)
+        self._mutex = threading.Lock()
+        self._token: str | None = None
+        self._expires_at: datetime | None = None
+        self._realm_id: str | None = None
+        self.refreshes = 0  # refresh calls this object made at the token endpoint
+
+    def _fresh(self, expires_at: datetime | None) -> bool:
+        return expires_at is not None and expires_at - self._clock() > self._min_validity
+
+    def _remember(self, token: str, expires_at: datetime | None) -> str:
+        with self._mutex:
+            self._token, self._expires_at = token, expires_at
+        return token
+
+    def _load(self, session: Session) -> SyncProfile:
+        profile = session.get(SyncProfile, self.profile_id, populate_existing=True)
+        if profile is None:
+            raise ConnectionProblem(f"connection profile {self.profile_id} does not exist")
+        self._realm_id = profile.realm_id
+        if profile.reconnect_needed:
+            raise ReconnectNeeded(f"profile {self.profile_id} must be connected again")
+        if not profile.refresh_token_enc:
+            raise ConnectionProblem(f"profile {self.profile_id} is not connected to QuickBooks")
+        return profile
+
+    def access_token(self) -> str:
+        """A token valid for more than `min_validity` (5 minutes), refreshing when needed."""
+        with self._mutex:
+            if self._token and self._fresh(self._expires_at):
+                return self._token
+        with self._session_factory() as session:
+            profile = self._load(session)
+            if profile.access_token_enc and self._fresh(profile.access_token_expires_at):
+                token = self._cipher.decrypt(profile.access_token_enc)
+                return self._remember(token, profile.access_token_expires_at)
+        return self.refresh_now()
+
+    def _lock_name(self) -> str:
+        company = self._realm_id or f"profile-{self.profile_id}"
+        return f"{self._prefix}:lock:token-refresh:{company}"
+
+    def refresh_now(self, rejected: str | None = None) -> str:
+        """Refresh now (after a 401), unless another worker already replaced the rejected token.
+
+        `rejected` is the token QuickBooks refused (default: the last one handed out). Under the
+        company's Redis lock the profile is read again: when its access token differs from the
+        rejected one and is still fresh, it is returned without a refresh.
+        """
+        with self._mutex:
+            rejected = rejected if rejected is not None else self._token
+        if self._realm_id is None:
+            with self._session_factory() as session:
+                self._load(session)
+        lock_timeout = self._settings.http_timeout * 2 + 10
+        lock = self._redis.lock(
+            self._lock_name(), timeout=lock_timeout, blocking_timeout=lock_timeout + 5
+        )
+        if not lock.acquire():
+            raise RetryableRequestError("timed out waiting for another worker's token refresh")
+        try:
+            return self._refresh_locked(rejected)
+        finally:
+            try:
+                lock.release()
+            except LockError:
+                log.warning("token refresh lock of profile %s expired early", self.profile_id)
+
+    def _refresh_locked(self, rejected: str | None) -> str:
+        with self._session_factory() as session:
+            profile = self._load(session)
+            if profile.access_token_enc and self._fresh(profile.access_token_expires_at):
+                current = self._cipher.decrypt(profile.access_token_enc)
+                if current != rejected:
+                    return self._remember(current, profile.access_token_expires_at)
+            refresh_token = self._cipher.decrypt(str(profile.refresh_token_enc))
+            try:
+                tokens = self._refresher(self._settings, refresh_token)
+            except ReconnectNeeded:
+                profile.reconnect_needed = True
+                session.commit()
+                log.warning("profile %s: refresh token refused, reconnect needed", self.profile_id)
+                raise
+            finally:
+                self.refreshes += 1
+            apply_token_set(profile, tokens, self._cipher)
+            session.commit()
+            log.info("profile %s: access token refreshed", self.profile_id)
+            return self._remember(tokens.access_token, tokens.access_expires_at)

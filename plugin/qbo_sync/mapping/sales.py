@@ -1,0 +1,83 @@
+"""CRM sale -> QuickBooks Invoice JSON: one non-taxable item line per sale line."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..errors import MappingError
+from ..source import ReceiptRecord, SaleLineRecord, SaleRecord
+from .items import item_name
+from .receipts import to_qbo_adjustment_line
+from .text import clean, clean_multiline, money
+
+DOC_NUMBER_MAX = 21
+DESCRIPTION_MAX = 4000
+# US pseudo tax code "not taxable": sales tax is out of scope, every line is sent without tax.
+NON_TAXABLE = {"value": "NON"}
+
+
+def _item_id(line: SaleLineRecord, item_ids: Mapping[str, str]) -> str:
+    item_id = item_ids.get(line.product_name) or item_ids.get(item_name(line.product_name))
+    if not item_id:
+        raise MappingError(f"no QuickBooks item for product {line.product_name!r}")
+    return str(item_id)
+
+
+def to_qbo_line(line: SaleLineRecord, item_id: str) -> dict[str, Any]:
+    """One SalesItemLineDetail line; Amount is the CRM's own line amount (cents)."""
+    notes: list[str] = []
+    out: dict[str, Any] = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": money(line.amount),
+    }
+    description = clean_multiline(line.description, "description", DESCRIPTION_MAX, notes)
+    if description:
+        out["Description"] = description
+    out["SalesItemLineDetail"] = {
+        "ItemRef": {"value": item_id},
+        "Qty": line.quantity,
+        "UnitPrice": line.unit_price,
+        "TaxCodeRef": dict(NON_TAXABLE),
+    }
+    return out
+
+
+def to_qbo_invoice(
+    sale: SaleRecord,
+    customer_qbo_id: str,
+    item_ids_by_product_name: Mapping[str, str],
+    ar_account_id: str | None,
+    *,
+    increases: Sequence[ReceiptRecord] = (),
+    adjustment_item_id: str | None = None,
+) -> dict[str, Any]:
+    """The Invoice for a sale: DocNumber = sale number, TxnDate = sold-on date.
+
+    `item_ids_by_product_name` maps a product name (as on the sale line, or its cleaned
+    `item_name`) to the Item Id. `increases` are the sale's adjustments that RAISE its balance
+    (negative amounts, see receipts.py): each becomes one extra line on the invoice, booked to
+    the adjustment item. Raises MappingError when an item is missing or the sale has no line.
+    """
+    if not sale.lines:
+        raise MappingError(f"sale {sale.number} has no lines")
+    scratch: list[str] = []
+    doc_number = clean(sale.number, "sale number", 10**9, scratch)
+    if len(doc_number) > DOC_NUMBER_MAX:
+        raise MappingError(
+            f"sale number {doc_number!r} is longer than QuickBooks' {DOC_NUMBER_MAX} characters"
+        )
+    lines = [to_qbo_line(line, _item_id(line, item_ids_by_product_name)) for line in sale.lines]
+    if increases:
+        if not adjustment_item_id:
+            raise MappingError("an adjustment item is needed for adjustments raising the balance")
+        lines.extend(to_qbo_adjustment_line(adj, adjustment_item_id) for adj in increases)
+    invoice: dict[str, Any] = {
+        "DocNumber": doc_number,
+        "TxnDate": sale.sold_on.isoformat(),
+        "CustomerRef": {"value": str(customer_qbo_id)},
+        "Line": lines,
+    }
+    if ar_account_id:
+        invoice["ARAccountRef"] = {"value": str(ar_account_id)}
+    return invoice

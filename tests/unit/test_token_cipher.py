@@ -1,0 +1,32 @@
+"""Token encryption at rest: rotation-ready MultiFernet, clear errors on bad keys."""
+
+from __future__ import annotations
+
+import pytest
+from qbo_sync.connection import TokenCipher, TokenSet, generate_key
+from qbo_sync.errors import ConfigurationError
+
+
+def test_round_trip_and_rotation() -> None:
+    old, new = generate_key(), generate_key()
+    stored = TokenCipher(old).encrypt("RT1-secret")
+    assert "RT1-secret" not in stored
+    both = TokenCipher(f"{new}, {old}")
+    assert both.decrypt(stored) == "RT1-secret"
+    rotated = both.rotate(stored)
+    assert TokenCipher(new).decrypt(rotated) == "RT1-secret"
+    with pytest.raises(ConfigurationError, match="cannot be decrypted"):
+        TokenCipher(new).decrypt(stored)
+
+
+@pytest.mark.parametrize("key", ["", " , ", "not-a-key"])
+def test_missing_or_invalid_key(key: str) -> None:
+    with pytest.raises(ConfigurationError, match="QBO_SYNC_TOKEN_KEY"):
+        TokenCipher(key)
+
+
+def test_token_set_repr_hides_tokens() -> None:
+    from datetime import UTC, datetime
+
+    ts = TokenSet("AT-secret", "RT-secret", datetime(2026, 1, 1, tzinfo=UTC), None)
+    assert "secret" not in repr(ts)
