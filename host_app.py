@@ -22,6 +22,7 @@ from qbo_sync import QBOSync
 from crm.admin import build_admin, is_signed_in, to_login
 from crm.auth import init_auth
 from crm.cli import demo_cli, users_cli
+from crm.files import write_private
 from crm.models import db
 from crm.source import CRMSourceAdapter
 
@@ -34,8 +35,7 @@ def _instance_secret(instance: Path, name: str, make: Any) -> str:
     """A secret kept in a private file under instance/, created on first use."""
     path = instance / name
     if not path.exists():
-        path.write_text(make())
-        path.chmod(0o600)
+        write_private(path, make())
     return path.read_text().strip()
 
 

@@ -11,6 +11,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from markupsafe import Markup
+from qbo_sync.admin.sales import SalePushMixin
 from werkzeug.wrappers import Response
 
 from .models import (
@@ -101,7 +102,7 @@ class ProductView(CRMView):
     form_columns = ("name", "sku", "unit_price")
 
 
-class SaleView(CRMView):
+class SaleView(SalePushMixin, CRMView):
     column_list = (
         "number",
         "customer",

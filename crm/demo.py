@@ -23,6 +23,7 @@ from flask import current_app
 from flask_migrate import upgrade
 from qbo_sync.redis_conn import EmbeddedRedis
 
+from .files import write_private
 from .models import Customer, User, db
 from .seed import seed
 
@@ -43,8 +44,7 @@ def _prepare(instance: Path) -> str:
         user.set_password(password)
         db.session.add(user)
         db.session.commit()
-        login_file.write_text(password)
-        login_file.chmod(0o600)
+        write_private(login_file, password)
     return login_file.read_text().strip()
 
 
@@ -73,8 +73,7 @@ def run_demo(port: int, emulator_port: int) -> None:
     client_id = "demo-backoffice"
     client_secret = instance / "demo_client_secret"
     if not client_secret.exists():
-        client_secret.write_text(secrets.token_urlsafe(24))
-        client_secret.chmod(0o600)
+        write_private(client_secret, secrets.token_urlsafe(24))
     redirect_uri = f"http://127.0.0.1:{port}/admin/qbo/callback"
     env.update(
         {
@@ -85,6 +84,9 @@ def run_demo(port: int, emulator_port: int) -> None:
             "QBO_SYNC_REDIRECT_URI": redirect_uri,
         }
     )
+    shared = {k: v for k, v in env.items() if k.startswith("QBO_SYNC_") or k == "REDIS_URL"}
+    env_file = instance / "demo.env"
+    write_private(env_file, "".join(f"export {k}='{v}'\n" for k, v in sorted(shared.items())))
     flask = [sys.executable, "-m", "flask", "--app", "host_app"]
     specs = {
         "emulator": [
@@ -112,6 +114,7 @@ def run_demo(port: int, emulator_port: int) -> None:
             f"\n  Back office:  http://127.0.0.1:{port}/admin/\n"
             f"  Login:        {DEMO_USER} / {password}\n"
             f"  QBO emulator: {emulator_url}/  (workbook pages under /app/<realmId>/)\n"
+            f"  CLI settings: . {env_file}  then  flask --app host_app qbo ...\n"
             "  Ctrl-C stops everything.\n"
         )
         while all(p.poll() is None for p in procs.values()):

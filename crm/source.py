@@ -63,15 +63,17 @@ class CRMSourceAdapter:
             query = query.where(Sale.id.in_(_ids(sale_ids)))
         last_id = 0
         while True:
-            chunk = db.session.scalars(
-                query.where(Sale.id > last_id).order_by(Sale.id).limit(chunk_size)
-            ).all()
+            with Session(db.engine) as session:  # one short session per chunk: memory stays flat
+                chunk = [
+                    self._sale(sale)
+                    for sale in session.scalars(
+                        query.where(Sale.id > last_id).order_by(Sale.id).limit(chunk_size)
+                    )
+                ]
             if not chunk:
                 return
-            for sale in chunk:
-                yield self._sale(sale)
-            last_id = chunk[-1].id
-            db.session.expunge_all()  # keep memory flat over long scans
+            yield from chunk
+            last_id = int(chunk[-1].id)
 
     def _sale(self, sale: Sale) -> SaleRecord:
         return SaleRecord(
@@ -92,14 +94,15 @@ class CRMSourceAdapter:
                 for line in sale.lines
             ),
             updated_at=sale.updated_at,
-            url=self._url_for("sale", sale.id),
         )
 
     def customers(self, ids: Iterable[str]) -> Iterator[CustomerRecord]:
         for chunk in _chunks(_ids(ids), 500):
-            for c in db.session.scalars(
-                sa.select(Customer).where(Customer.id.in_(chunk)).order_by(Customer.id)
-            ):
+            with Session(db.engine) as session:
+                rows = session.scalars(
+                    sa.select(Customer).where(Customer.id.in_(chunk)).order_by(Customer.id)
+                ).all()
+            for c in rows:
                 yield CustomerRecord(
                     id=str(c.id),
                     first_name=c.first_name,
@@ -112,16 +115,17 @@ class CRMSourceAdapter:
                     city=c.city,
                     state=c.state,
                     postal_code=c.postal_code,
-                    url=self._url_for("customer", c.id),
                 )
 
     def receipts_for_sales(self, sale_ids: Iterable[str]) -> Iterator[ReceiptRecord]:
         for chunk in _chunks(_ids(sale_ids), 500):
-            for r in db.session.scalars(
-                sa.select(Receipt)
-                .where(Receipt.sale_id.in_(chunk))
-                .order_by(Receipt.received_on, Receipt.id)
-            ):
+            with Session(db.engine) as session:
+                rows = session.scalars(
+                    sa.select(Receipt)
+                    .where(Receipt.sale_id.in_(chunk))
+                    .order_by(Receipt.received_on, Receipt.id)
+                ).all()
+            for r in rows:
                 yield ReceiptRecord(
                     id=str(r.id),
                     number=r.number,
@@ -131,8 +135,25 @@ class CRMSourceAdapter:
                     received_on=r.received_on,
                     payment_method=r.payment_method,
                     amount=r.amount,
-                    url=self._url_for("receipt", r.id),
                 )
+
+    def sales_of(self, kind: RecordKind, local_ids: Iterable[str]) -> list[str]:
+        ids = _ids(local_ids)
+        column = {
+            RecordKind.SALE: Sale.id,
+            RecordKind.CUSTOMER: Sale.customer_id,
+        }.get(RecordKind(kind))
+        with Session(db.engine) as session:
+            if column is not None:
+                query = sa.select(Sale.id).where(column.in_(ids))
+            elif kind in (RecordKind.RECEIPT, RecordKind.ADJUSTMENT):
+                query = sa.select(Receipt.sale_id).where(Receipt.id.in_(ids))
+            else:  # a product: the sales with a line of it
+                query = sa.select(SaleLine.sale_id).where(SaleLine.product_id.in_(ids))
+            return sorted({str(v) for v in session.scalars(query.distinct())}, key=int)
+
+    def record_url(self, kind: RecordKind, local_id: str) -> str | None:
+        return self._url_for(str(kind), int(local_id))
 
     def init_app(self, app: Flask) -> None:
         app.extensions["crm_source"] = self

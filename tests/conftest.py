@@ -12,12 +12,34 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from qbo_emulator.testing import EmulatorProcess, free_port
 from qbo_sync.models import Base as PluginBase
 from qbo_sync.redis_conn import EmbeddedRedis
 
 from crm.models import User, db
 
 PASSWORD = "correct horse battery staple"
+CLIENT_ID = "backoffice-tests"
+CLIENT_SECRET = "backoffice-tests-secret"
+REDIRECT_URI = "http://127.0.0.1:5000/admin/qbo/callback"
+
+
+@pytest.fixture(scope="session")
+def emulator_port() -> int:
+    """The port the app's QuickBooks settings point at; each test's emulator listens there."""
+    return free_port()
+
+
+@pytest.fixture
+def emulator(emulator_port: int, tmp_path: Path) -> Iterator[EmulatorProcess]:
+    """A fresh QuickBooks Online emulator (new companies), a real process over real HTTP."""
+    with EmulatorProcess(
+        db_path=tmp_path / "emu.db",
+        clients=[(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)],
+        control=True,
+        port=emulator_port,
+    ) as emu:
+        yield emu
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +67,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def app(database_url: str, redis_url: str) -> Iterator[Flask]:
+def app(database_url: str, redis_url: str, emulator_port: int) -> Iterator[Flask]:
     from host_app import create_app
 
     app = create_app(
@@ -55,6 +77,13 @@ def app(database_url: str, redis_url: str) -> Iterator[Flask]:
             "REDIS_URL": redis_url,
             "SECRET_KEY": "test-secret",
             "QBO_SYNC_TOKEN_KEY": "Y3Bu5i1mZ0xW7rxXvI9tq7rQw8t6mAsq1v7tKf0L2bE=",
+            "QBO_SYNC_ENVIRONMENT": "emulator",
+            "QBO_SYNC_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
+            "QBO_SYNC_CLIENT_ID": CLIENT_ID,
+            "QBO_SYNC_CLIENT_SECRET": CLIENT_SECRET,
+            "QBO_SYNC_REDIRECT_URI": REDIRECT_URI,
+            "QBO_SYNC_QUEUE": "qbo_sync_tests",
+            "QBO_SYNC_THROTTLE_PAUSE": 1.5,  # the emulator's throttle windows, not Intuit's 60 s
         }
     )
     with app.app_context():

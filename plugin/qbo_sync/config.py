@@ -38,6 +38,11 @@ class Settings:
     batch_size: int = 30
     # Retries of retryable failures (5xx, timeouts, dropped connections) per call.
     max_retries: int = 5
+    # Seconds a company's work pauses after a 429 when QuickBooks does not say (Intuit: 60).
+    throttle_pause: float = 60.0
+    # Seconds a run's lock outlives its last sign of life; a run silent longer is taken as dead.
+    # Longer than any pause or retry, so a live run never loses it.
+    run_lock_seconds: int = 300
 
     @property
     def discovery_url(self) -> str:

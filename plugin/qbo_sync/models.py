@@ -202,6 +202,8 @@ class SyncRecord(TimestampMixin, Base):
     dirty: Mapped[bool] = mapped_column(default=False)  # changed in the CRM since last push
     deleted: Mapped[bool] = mapped_column(default=False)  # gone (or cancelled) in the CRM
     cleaned: Mapped[str | None] = mapped_column(sa.Text)  # what was changed to suit QuickBooks
+    # The name used in QuickBooks when it had to differ from the mapped one (a name clash).
+    qbo_name: Mapped[str | None] = mapped_column(sa.String(500))
     error_code: Mapped[str | None] = mapped_column(sa.String(16))
     error_message: Mapped[str | None] = mapped_column(sa.Text)
     error_detail: Mapped[str | None] = mapped_column(sa.Text)

@@ -52,7 +52,6 @@ class CustomerRecord:
     city: str | None
     state: str | None
     postal_code: str | None
-    url: str | None = None  # where the record lives in the CRM's admin, for failure links
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +77,6 @@ class SaleRecord:
     status: str  # "sold" or "cancelled"
     lines: tuple[SaleLineRecord, ...]
     updated_at: datetime | None = None
-    url: str | None = None
 
     @property
     def amount(self) -> Decimal:
@@ -95,7 +93,6 @@ class ReceiptRecord:
     received_on: date
     payment_method: str | None
     amount: Decimal
-    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +126,14 @@ class CRMSource(Protocol):
 
     def receipts_for_sales(self, sale_ids: Iterable[str]) -> Iterator[ReceiptRecord]:
         """Receipts and adjustments of these sales, ordered by received date then id."""
+        ...
+
+    def sales_of(self, kind: RecordKind, local_ids: Iterable[str]) -> list[str]:
+        """Ids of the sales these records belong to (a customer's sales, a receipt's sale)."""
+        ...
+
+    def record_url(self, kind: RecordKind, local_id: str) -> str | None:
+        """Where the record lives in the CRM's admin (called while serving a request)."""
         ...
 
     def watch(self, listener: ChangeListener) -> None:

@@ -1,0 +1,1 @@
+"""The phases of a run, in dependency order: customers, items, sales, receipts."""

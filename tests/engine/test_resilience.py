@@ -1,0 +1,156 @@
+"""Runs survive what QuickBooks and machines do to them: lost replies, throttling, 5xx storms,
+expiring tokens and a worker killed mid-run. The result is always the same books."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from qbo_emulator.testing import EmulatorProcess
+from qbo_sync.jobs import start_sync
+from qbo_sync.models import RunStatus, SyncProfile, SyncRun
+
+from crm.models import MarketSegment, Sale, db
+from crm.seed import seed
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
+from tests.engine.conftest import TODAY, books, connect, work
+from tests.engine.test_sync import _check_company
+
+
+def _roofing() -> list[Sale]:
+    seg = db.session.scalar(sa.select(MarketSegment).filter_by(name="Roofing"))
+    assert seg is not None
+    return list(db.session.scalars(sa.select(Sale).filter_by(market_segment_id=seg.id)))
+
+
+def _last_run() -> SyncRun:
+    run = db.session.scalar(sa.select(SyncRun).order_by(SyncRun.id.desc()))
+    assert run is not None
+    db.session.refresh(run)
+    return run
+
+
+@pytest.mark.parametrize(
+    ("kind", "count"),
+    [
+        ("lose_response_after_write", 4),
+        ("429", 3),
+        ("500", 4),
+        ("503", 3),
+        ("drop_before_write", 3),
+    ],
+)
+def test_faults_during_a_run_leave_the_same_books(
+    crm: Flask, emulator: EmulatorProcess, kind: str, count: int
+) -> None:
+    profile = connect(emulator, "Roofing", "Company A")
+    realm = emulator.realm_ids["Company A"]
+    for entity in ("Customer", "Invoice", "Payment", None):
+        emulator.inject(realm, kind, count=count, entity=entity)
+    start_sync(profile)
+    work()
+    run = _last_run()
+    assert run.status is RunStatus.SUCCEEDED, run.message
+    _check_company(emulator, "Company A", _roofing())
+
+
+def test_expired_tokens_are_refreshed_and_the_rotated_one_is_kept(
+    crm: Flask, emulator: EmulatorProcess
+) -> None:
+    profile = connect(emulator, "Roofing", "Company A")
+    before = profile.refresh_token_enc
+    emulator.expire_tokens()
+    start_sync(profile)
+    work()
+    assert _last_run().status is RunStatus.SUCCEEDED
+    db.session.refresh(profile)
+    assert profile.refresh_token_enc != before  # the rotated refresh token was saved
+    _check_company(emulator, "Company A", _roofing())
+    emulator.expire_tokens()  # and it works: a later run refreshes with the saved one
+    start_sync(profile)
+    work()
+    assert _last_run().status is RunStatus.SUCCEEDED
+
+
+def test_a_refused_refresh_token_stops_only_that_profile(
+    crm: Flask, emulator: EmulatorProcess
+) -> None:
+    roofing = connect(emulator, "Roofing", "Company A")
+    siding = connect(emulator, "Siding", "Company B")
+    emulator.expire_tokens(refresh_tokens=True)  # every token dies, refresh tokens too
+    siding = connect(emulator, "Siding", "Company B")  # ... and Siding connects again
+    start_sync(roofing)
+    start_sync(siding)
+    work()
+    runs = {r.profile_id: r for r in db.session.scalars(sa.select(SyncRun))}
+    db.session.refresh(roofing)
+    assert runs[roofing.id].status is RunStatus.FAILED
+    assert "connect the workbook again" in (runs[roofing.id].message or "")
+    assert roofing.reconnect_needed
+    assert runs[siding.id].status is RunStatus.SUCCEEDED
+
+
+def _worker(app: Flask, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "host_app", "qbo", "worker", "--burst"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def test_a_worker_killed_mid_run_resumes_without_duplicates(
+    app_ctx: Flask, emulator_port: int, tmp_path: Path
+) -> None:
+    app = app_ctx
+    seed(customers=100, seed_value=5, today=TODAY)
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "QBO_SYNC_TOKEN_KEY": app.config["QBO_SYNC_TOKEN_KEY"],
+        "QBO_SYNC_ENVIRONMENT": "emulator",
+        "QBO_SYNC_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
+        "QBO_SYNC_CLIENT_ID": CLIENT_ID,
+        "QBO_SYNC_CLIENT_SECRET": CLIENT_SECRET,
+        "QBO_SYNC_REDIRECT_URI": REDIRECT_URI,
+        "QBO_SYNC_QUEUE": app.config["QBO_SYNC_QUEUE"],
+        "QBO_SYNC_RUN_LOCK_SECONDS": "1",
+        "QBO_SYNC_BATCH_SIZE": "5",  # many small writes: many places to be killed between
+    }
+    with EmulatorProcess(
+        db_path=tmp_path / "emu.db",
+        port=emulator_port,
+        latency_ms=150,
+        clients=[(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)],
+    ) as emu:
+        profile = connect(emu, "Roofing", "Company A")
+        profile_id = profile.id
+        kills = 0
+        for delay in (2.5, 3.0, 3.5, 4.0, 4.5):
+            start_sync(db.session.get(SyncProfile, profile_id))  # new, or joins a queued one
+            proc = _worker(app, env)
+            time.sleep(delay)
+            db.session.expire_all()
+            mid_run = _last_run().status is RunStatus.RUNNING
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                kills += mid_run
+            proc.wait()
+            time.sleep(1.2)  # the dead run's lock expires
+        written = books(emu, "Company A").writes()
+        assert kills >= 2, f"only {kills} worker(s) were killed in the middle of a run"
+        assert written > 0, "no worker got as far as writing"
+        start_sync(db.session.get(SyncProfile, profile_id))
+        work()
+        run = _last_run()
+        assert run.status is RunStatus.SUCCEEDED, run.message
+        _check_company(emu, "Company A", _roofing())
