@@ -31,9 +31,13 @@ def _ids(values: Iterable[str]) -> list[int]:
     return sorted({int(v) for v in values})
 
 
-def _chunks(values: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def _rows_in_chunks(ids: Iterable[str], query: Callable[[list[int]], Any]) -> Iterator[Any]:
+    """Rows for many ids, 500 ids per query, each chunk in its own short session."""
+    values = _ids(ids)
+    for start in range(0, len(values), 500):
+        with Session(db.engine) as session:
+            rows = session.scalars(query(values[start : start + 500])).all()
+        yield from rows
 
 
 class CRMSourceAdapter:
@@ -97,45 +101,43 @@ class CRMSourceAdapter:
         )
 
     def customers(self, ids: Iterable[str]) -> Iterator[CustomerRecord]:
-        for chunk in _chunks(_ids(ids), 500):
-            with Session(db.engine) as session:
-                rows = session.scalars(
-                    sa.select(Customer).where(Customer.id.in_(chunk)).order_by(Customer.id)
-                ).all()
-            for c in rows:
-                yield CustomerRecord(
-                    id=str(c.id),
-                    first_name=c.first_name,
-                    last_name=c.last_name,
-                    company_name=c.company_name,
-                    email=c.email,
-                    phone=c.phone,
-                    alt_phone=c.alt_phone,
-                    street=c.street,
-                    city=c.city,
-                    state=c.state,
-                    postal_code=c.postal_code,
-                )
+        for c in _rows_in_chunks(
+            ids,
+            lambda chunk: sa.select(Customer).where(Customer.id.in_(chunk)).order_by(Customer.id),
+        ):
+            yield CustomerRecord(
+                id=str(c.id),
+                first_name=c.first_name,
+                last_name=c.last_name,
+                company_name=c.company_name,
+                email=c.email,
+                phone=c.phone,
+                alt_phone=c.alt_phone,
+                street=c.street,
+                city=c.city,
+                state=c.state,
+                postal_code=c.postal_code,
+            )
 
     def receipts_for_sales(self, sale_ids: Iterable[str]) -> Iterator[ReceiptRecord]:
-        for chunk in _chunks(_ids(sale_ids), 500):
-            with Session(db.engine) as session:
-                rows = session.scalars(
-                    sa.select(Receipt)
-                    .where(Receipt.sale_id.in_(chunk))
-                    .order_by(Receipt.received_on, Receipt.id)
-                ).all()
-            for r in rows:
-                yield ReceiptRecord(
-                    id=str(r.id),
-                    number=r.number,
-                    kind=r.kind,
-                    customer_id=str(r.customer_id),
-                    sale_id=str(r.sale_id),
-                    received_on=r.received_on,
-                    payment_method=r.payment_method,
-                    amount=r.amount,
-                )
+        for r in _rows_in_chunks(
+            sale_ids,
+            lambda chunk: (
+                sa.select(Receipt)
+                .where(Receipt.sale_id.in_(chunk))
+                .order_by(Receipt.received_on, Receipt.id)
+            ),
+        ):
+            yield ReceiptRecord(
+                id=str(r.id),
+                number=r.number,
+                kind=r.kind,
+                customer_id=str(r.customer_id),
+                sale_id=str(r.sale_id),
+                received_on=r.received_on,
+                payment_method=r.payment_method,
+                amount=r.amount,
+            )
 
     def sales_of(self, kind: RecordKind, local_ids: Iterable[str]) -> list[str]:
         ids = _ids(local_ids)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import current_app
 from redis.exceptions import LockError, LockNotOwnedError
 from redis.lock import Lock
-from rq import Queue
+from rq import Queue, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Dependency, Job, JobStatus
 from sqlalchemy.orm import Session
@@ -49,6 +49,18 @@ def sync_profile(run_id: int) -> dict[str, Any]:
         run.ended_at = utcnow()
         session.commit()
         return {"run_id": run_id, "status": str(run.status)}
+    job = get_current_job()
+
+    def heartbeat() -> None:
+        _keep(lock, ttl)
+        if job is not None and run is not None:
+            job.meta["progress"] = {
+                "phase": run.phase.value if run.phase else None,
+                "done": run.progress_done,
+                "total": run.progress_total,
+            }
+            job.save_meta()
+
     try:
         run = execute_run(
             session,
@@ -57,7 +69,7 @@ def sync_profile(run_id: int) -> dict[str, Any]:
             run_id,
             st.redis,
             lambda: Session(st.db.engine),
-            heartbeat=lambda: _keep(lock, ttl),
+            heartbeat=heartbeat,
         )
         counts = {
             p.phase.value: {

@@ -209,6 +209,8 @@ class SyncRecord(TimestampMixin, Base):
     error_detail: Mapped[str | None] = mapped_column(sa.Text)
     error_element: Mapped[str | None] = mapped_column(sa.String(200))
     intuit_tid: Mapped[str | None] = mapped_column(sa.String(100))
+    # The request id of the write QuickBooks refused (request_id is only the one in flight).
+    error_request_id: Mapped[str | None] = mapped_column(sa.String(50))
     explanation: Mapped[str | None] = mapped_column(sa.Text)  # plain words for the bookkeeper
     last_run_id: Mapped[int | None]
 

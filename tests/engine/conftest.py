@@ -58,6 +58,19 @@ class Books:
         where = " WHERE Active IN (true, false)" if entity in ("Customer", "Item") else ""
         return self.query(f"SELECT * FROM {entity}{where}")  # noqa: S608 - entity names only
 
+    def create(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """What someone else (the bookkeeper) entered in QuickBooks by hand."""
+        self.emu.reset_throttle()
+        resp = requests.post(
+            f"{self.emu.base_url}/v3/company/{self.realm}/{entity.lower()}",
+            params={"minorversion": "75"},
+            json=body,
+            timeout=30,
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
+        )
+        resp.raise_for_status()
+        return dict(resp.json()[entity])
+
     def writes(self) -> int:
         return int(self.emu.stats(self.realm).get("writes", 0))
 

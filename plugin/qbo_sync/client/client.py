@@ -195,6 +195,7 @@ class QBOClient:
                     None,
                     faults,
                     fault_type=kind,
+                    intuit_tid=self.qb.last_intuit_tid,
                     request_id=request_id,
                     what=f"batch item {bid}",
                 )

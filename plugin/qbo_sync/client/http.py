@@ -90,6 +90,7 @@ class Transport(QuickBooks):  # type: ignore[misc]
         self.backoff_cap = backoff_cap
         self.stats = ClientStats()
         self._stats_lock = threading.Lock()
+        self._last = threading.local()  # this thread's last reply, for batch item errors
         params = inspect.signature(tokens.refresh_now).parameters
         self._refresh_takes_rejected = "rejected" in params
 
@@ -260,9 +261,15 @@ class Transport(QuickBooks):  # type: ignore[misc]
             self.budget.release(lease)
         return self._parse(response, request_id, what, token)
 
+    @property
+    def last_intuit_tid(self) -> str | None:
+        """The intuit_tid of this thread's last reply (a batch's items share their reply's)."""
+        return getattr(self._last, "intuit_tid", None)
+
     def _parse(
         self, response: requests.Response, request_id: str | None, what: str, token: str
     ) -> Any:
+        self._last.intuit_tid = response.headers.get("intuit_tid")
         try:
             body = encoding.loads(response.content) if response.content else None
         except ValueError:

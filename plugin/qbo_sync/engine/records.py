@@ -115,7 +115,7 @@ class RecordBook:
         rec.request_id = None
         rec.dirty = False
         rec.error_code = rec.error_message = rec.error_detail = rec.error_element = None
-        rec.intuit_tid = rec.explanation = None
+        rec.intuit_tid = rec.explanation = rec.error_request_id = None
         rec.last_run_id = self.run_id
 
     def failed(
@@ -123,6 +123,7 @@ class RecordBook:
     ) -> None:
         """QuickBooks refused (answered=True: a new request id next time) or never answered."""
         rec.status = RecordStatus.FAILED
+        rec.error_request_id = (error.request_id if error else None) or rec.request_id
         if answered:
             rec.request_id = None
         rec.error_code = error.code if error else None
