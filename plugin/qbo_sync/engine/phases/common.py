@@ -13,14 +13,25 @@ from ..writer import Op
 T = TypeVar("T")
 
 FollowUp = Callable[[RunContext, Op], Op | None]
+Prefetch = Callable[[RunContext, list[Op]], None]
 
 
 def run_ops(
-    ctx: RunContext, ops: Sequence[Op], counts: dict[str, int], follow_up: FollowUp, qbo_type: str
+    ctx: RunContext,
+    ops: Sequence[Op],
+    counts: dict[str, int],
+    follow_up: FollowUp,
+    qbo_type: str,
+    prefetch: Prefetch | None = None,
 ) -> None:
-    """Send ops, give refused ones their one follow-up, and settle everything."""
+    """Send ops, give refused ones their one follow-up, and settle everything.
+
+    `prefetch` sees all refused ops first, so the follow-ups' reads are one query, not one each.
+    """
     ctx.writer.run(ops)
     ctx.heartbeat()
+    if prefetch is not None:
+        prefetch(ctx, [op for op in ops if op.error is not None and not op.error.retryable])
     retries: list[Op] = []
     done: list[Op] = []
     for op in ops:
