@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             "customer": "customer.edit_view",
             "sale": "sale.edit_view",
             "receipt": "receipt.edit_view",
+            "adjustment": "receipt.edit_view",
         }.get(kind)
         return url_for(endpoint, id=id_) if endpoint else None
 

@@ -111,6 +111,7 @@ class SaleView(SalePushMixin, CRMView):
         "status",
         "amount",
         "balance_due",
+        "qbo_state",  # the QuickBooks state of each sale, from qbo_sync's SalePushMixin
     )
     column_searchable_list = ("number", Customer.last_name, Customer.first_name)
     column_filters = ("sold_on", "status", "market_segment.name")

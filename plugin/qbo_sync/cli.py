@@ -84,6 +84,11 @@ def connect(segment: str | None, all_segments: bool, other_company: bool) -> Non
 
     profile = _profile(segment, all_segments, create=True)
     st = current_app.extensions["qbo_sync"]
+    if not st.settings.redirect_uri:
+        raise click.ClickException(
+            "Set QBO_SYNC_REDIRECT_URI to the redirect URI registered with Intuit "
+            "(https://<your host>/admin/qbo/callback)."
+        )
     state = new_state()
     click.echo("Open this address in a browser, choose the company and press Authorize:")
     click.echo(authorization_url(st.settings, state))

@@ -5,6 +5,7 @@ Shared by the CLI and the admin page, so both follow the same rules.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import date
 from typing import Any
@@ -14,12 +15,14 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from .config import Settings
 from .connection import TokenCipher, apply_token_set, exchange_code, revoke
 from .errors import ConnectionProblem, QBOSyncError
 from .extension import QBOSyncState
 from .models import SyncProfile, utcnow
 
 ALL_SEGMENTS = "All segments"
+log = logging.getLogger(__name__)
 
 
 def qbo_state() -> QBOSyncState:
@@ -73,17 +76,24 @@ def complete_connection(
     realm_id: str,
     *,
     allow_other_company: bool = False,
+    settings: Settings | None = None,
 ) -> SyncProfile:
-    """Exchange the code, store the tokens encrypted, and name the company connected."""
+    """Exchange the code, store the tokens encrypted, and name the company connected.
+
+    `settings` are the ones the authorization URL was made with (its redirect URI must match).
+    Moving to another company revokes the old company's tokens first.
+    """
     st = qbo_state()
-    if profile.realm_id and profile.realm_id != realm_id and not allow_other_company:
-        raise ConnectionProblem(
-            "This profile was connected to another QuickBooks company "
-            f"({profile.company_name or profile.realm_id}); confirm to connect a different one."
-        )
-    tokens = exchange_code(st.settings, code, realm_id)
-    cipher = TokenCipher.from_settings(st.settings)
-    apply_token_set(profile, tokens, cipher)
+    settings = settings or st.settings
+    if profile.realm_id and profile.realm_id != realm_id:
+        if not allow_other_company:
+            raise ConnectionProblem(
+                "This profile was connected to another QuickBooks company "
+                f"({profile.company_name or profile.realm_id}); confirm to connect a different one."
+            )
+        clear_connection(session, profile)
+    tokens = exchange_code(settings, code, realm_id)
+    apply_token_set(profile, tokens, TokenCipher.from_settings(st.settings))
     profile.realm_id = realm_id
     profile.connected_at = utcnow()
     session.commit()
@@ -140,8 +150,8 @@ def clear_connection(session: Session, profile: SyncProfile) -> None:
         cipher = TokenCipher.from_settings(st.settings)
         try:
             revoke(st.settings, cipher.decrypt(profile.refresh_token_enc))
-        except QBOSyncError:  # revoked already, or Intuit unreachable: forget them all the same
-            pass
+        except QBOSyncError as exc:  # revoked already, or Intuit unreachable: forget them anyway
+            log.warning("profile %s: tokens not revoked at Intuit (%s)", profile.id, exc)
     profile.access_token_enc = profile.refresh_token_enc = None
     profile.access_token_expires_at = profile.refresh_token_expires_at = None
     profile.reconnect_needed = False

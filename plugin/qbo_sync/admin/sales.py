@@ -1,22 +1,107 @@
-"""What the plugin adds to the host's Sale list: the bulk action "Push to QuickBooks Online".
+"""What the plugin adds to the host's Sale list: the bulk action "Push to QuickBooks Online"
+and the column "QuickBooks" (each sale's state: not pushed, synced, needs update, failed, blocked).
 
 The host mixes `SalePushMixin` into its Sale ModelView; the action queues, for each connected
 profile whose scope holds some of the selected sales, a run limited to those sales (with their
-customers and receipts).
+customers and receipts). For the column the host lists `QBO_STATE_COLUMN` ("qbo_state") in its
+`column_list`; the mixin adds the formatter and the label itself.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, flash
+from flask import current_app, flash, g
 from flask_admin.actions import action
+from markupsafe import Markup
 
-from ..models import SyncProfile
+from ..models import RecordStatus, SyncProfile, SyncRecord
+
+QBO_STATE_COLUMN = "qbo_state"
+STATE_LABEL = "QuickBooks"
+# Worst first: a sale in two profiles (its segment's and "All segments") shows the worse state.
+STATES = ("failed", "blocked", "needs update", "pending", "synced", "not pushed")
+BADGES = {
+    "failed": "badge-danger",
+    "blocked": "badge-warning",
+    "needs update": "badge-info",
+    "pending": "badge-light",
+    "synced": "badge-success",
+    "not pushed": "badge-secondary",
+}
+
+
+def record_state(rec: SyncRecord) -> str:
+    if rec.status is RecordStatus.FAILED:
+        return "failed"
+    if rec.status is RecordStatus.BLOCKED:
+        return "blocked"
+    if rec.status is RecordStatus.NEEDS_UPDATE or (rec.status is RecordStatus.SYNCED and rec.dirty):
+        return "needs update"
+    if rec.status is RecordStatus.SYNCED:
+        return "synced"
+    return "pending" if rec.qbo_id or rec.request_id else "not pushed"
+
+
+def sale_states(sale_ids: Iterable[Any]) -> dict[str, tuple[str, list[str]]]:
+    """sale id -> (state, companies it concerns), over each profile's current company."""
+    ids = [str(i) for i in sale_ids]
+    st = current_app.extensions["qbo_sync"]
+    rows = st.db.session.execute(
+        sa.select(SyncRecord, SyncProfile.company_name, SyncProfile.segment_name)
+        .join(SyncProfile, SyncProfile.id == SyncRecord.profile_id)
+        .where(
+            SyncRecord.kind == "sale",
+            SyncRecord.local_id.in_(ids),
+            SyncRecord.realm_id == SyncProfile.realm_id,
+        )
+    ).all()
+    out: dict[str, tuple[str, list[str]]] = {}
+    for rec, company, segment in rows:
+        state = record_state(rec)
+        where = f"{company or segment}: {state}"
+        old_state, places = out.get(rec.local_id, ("not pushed", []))
+        worst = min(state, old_state, key=STATES.index)
+        out[rec.local_id] = (worst, [*places, where])
+    return out
+
+
+def qbo_state_formatter(view: Any, context: Any, model: Any, name: str) -> Markup:
+    cache: dict[str, tuple[str, list[str]]] | None = getattr(g, "qbo_sale_states", None)
+    key = str(model.id)
+    if cache is None or (key not in cache and key not in getattr(g, "qbo_sale_ids", ())):
+        cache = sale_states([key])
+    state, places = cache.get(key, ("not pushed", []))
+    return Markup('<span class="badge {}" title="{}">{}</span>').format(
+        BADGES[state], "; ".join(places), state
+    )
 
 
 class SalePushMixin:
+    """Mix into the host's Sale ModelView (before ModelView) for the action and the column."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        formatters = dict(getattr(self, "column_formatters", None) or {})
+        formatters.setdefault(QBO_STATE_COLUMN, qbo_state_formatter)
+        self.column_formatters = formatters
+        labels = dict(getattr(self, "column_labels", None) or {})
+        labels.setdefault(QBO_STATE_COLUMN, STATE_LABEL)
+        self.column_labels = labels
+        super().__init__(*args, **kwargs)
+
+    def get_list(self, *args: Any, **kwargs: Any) -> Any:
+        """The page's sales, and their QuickBooks states in one query for the column."""
+        count, data = super().get_list(*args, **kwargs)  # type: ignore[misc]
+        if QBO_STATE_COLUMN in (getattr(self, "column_list", None) or ()) and isinstance(
+            data, list
+        ):
+            g.qbo_sale_ids = {str(m.id) for m in data}
+            g.qbo_sale_states = sale_states(g.qbo_sale_ids)
+        return count, data
+
     @action(
         "push_to_qbo",
         "Push to QuickBooks Online",

@@ -1,19 +1,65 @@
-"""The "QuickBooks Online Sync" admin view: connection profiles per market segment."""
+"""The "QuickBooks Online Sync" admin page: profiles per market segment, connecting them to a
+QuickBooks company (OAuth), their settings, synchronizing, progress, details and failures.
+
+Every route needs a signed-in user (the host's access check); every POST carries the host's
+CSRF token (Flask-WTF CSRFProtect covers these views). No token or secret reaches a template.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from werkzeug.wrappers import Response
 
-from ..models import SyncProfile
+from ..config import Settings
+from ..errors import QBOSyncError
+from ..extension import QBOSyncState
+from ..jobs import active_run, start_sync, start_sync_all
+from ..models import SyncProfile, SyncRecord, SyncRun
+from ..profiles import (
+    ALL_SEGMENTS,
+    accounts,
+    find_profile,
+    get_or_create_profile,
+    update_settings,
+)
+from ..source import RecordKind
+from .connect import ConnectionRoutes
+from .panels import (
+    ProfileCard,
+    account_choices,
+    default_account,
+    details_of,
+    failures,
+    last_runs,
+    progress,
+    status_payload,
+    when,
+)
+
+ALL_CHOICE = "*"
+TRIGGER = "admin page"
+# Record kinds whose sales the host can name; an item or payment method needs a full run.
+SALE_KINDS = ("customer", "sale", "receipt", "adjustment")
+ACCOUNT_FIELDS = (
+    ("ar", "ar_account", "Accounts Receivable Account"),
+    ("income", "income_account", "Income Account"),
+    ("deposit", "deposit_account", "Deposit Account"),
+)
 
 
-class QBOSyncView(BaseView):
+def _state() -> QBOSyncState:
+    return current_app.extensions["qbo_sync"]  # type: ignore[no-any-return]
+
+
+class QBOSyncView(ConnectionRoutes, BaseView):
     def __init__(
         self,
         is_accessible: Callable[[], bool],
@@ -30,10 +76,211 @@ class QBOSyncView(BaseView):
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
         return self._on_inaccessible()
 
+    # helpers ------------------------------------------------------------------------------
+
+    def _profiles(self) -> list[SyncProfile]:
+        session = _state().db.session
+        return list(
+            session.scalars(sa.select(SyncProfile).order_by(SyncProfile.segment_name)).all()
+        )
+
+    def _profile(self, profile_id: int) -> SyncProfile:
+        profile = _state().db.session.get(SyncProfile, profile_id)
+        if profile is None:
+            abort(404)
+        return profile
+
+    def _back(self, profile: SyncProfile | None = None) -> Response:
+        anchor = f"profile-{profile.id}" if profile is not None else None
+        return redirect(url_for(".index", _anchor=anchor))
+
+    def _settings(self) -> Settings:
+        """The settings, with this host's callback URL when no redirect URI is configured."""
+        settings = _state().settings
+        if settings.redirect_uri:
+            return settings
+        return replace(settings, redirect_uri=url_for(".callback", _external=True))
+
+    def _busy(self, profile: SyncProfile) -> bool:
+        if active_run(_state().db.session, profile.id) is None:
+            return False
+        flash(
+            f"{profile.segment_name} is synchronizing now; wait until it has finished.", "warning"
+        )
+        return True
+
+    # the page -----------------------------------------------------------------------------
+
     @expose("/")
     def index(self) -> str:
-        db = current_app.extensions["qbo_sync"].db
-        profiles = db.session.scalars(
-            sa.select(SyncProfile).order_by(SyncProfile.segment_name)
-        ).all()
-        return self.render("qbo_sync/index.html", profiles=profiles)
+        st = _state()
+        session = st.db.session
+        cards = []
+        for profile in self._profiles():
+            last, finished = last_runs(session, profile.id)
+            card = ProfileCard(
+                profile=profile,
+                active=active_run(session, profile.id),
+                last=last,
+                finished=finished,
+                details=details_of(finished),
+                failures=failures(session, profile, st.source.record_url),
+            )
+            if profile.is_connected:
+                try:
+                    card.accounts = account_choices(accounts(profile))
+                except QBOSyncError as exc:
+                    card.accounts_problem = f"The chart of accounts could not be read: {exc}"
+            cards.append(card)
+        taken = {c.profile.segment_key for c in cards}
+        segments = [s for s in st.source.segments() if s.key not in taken]
+        return self.render(
+            "qbo_sync/index.html",
+            cards=cards,
+            segments=segments,
+            all_segments_free=None not in taken,
+            all_choice=ALL_CHOICE,
+            all_segments=ALL_SEGMENTS,
+            active=[progress(c.active) for c in cards if c.active is not None],
+            any_connected=any(c.profile.is_connected for c in cards),
+            account_fields=ACCOUNT_FIELDS,
+            default_account=default_account,
+            when=when,
+        )
+
+    @expose("/status")
+    def status(self) -> Response:
+        session = _state().db.session
+        runs = [run for p in self._profiles() if (run := active_run(session, p.id)) is not None]
+        response = jsonify(status_payload(runs))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    # profiles and connections ---------------------------------------------------------------
+
+    @expose("/profiles", methods=("POST",))
+    def create_profile(self) -> Response:
+        session = _state().db.session
+        choice = request.form.get("segment", "")
+        if choice == ALL_CHOICE:
+            key, name = None, None
+        else:
+            found = [s for s in _state().source.segments() if s.key == choice]
+            if not found:
+                flash("Choose a market segment for the new profile.", "error")
+                return self._back()
+            key, name = found[0].key, found[0].name
+        existing = find_profile(session, key)
+        if existing is not None:
+            flash(f"{existing.segment_name} has a profile already.", "info")
+            return self._back(existing)
+        profile = get_or_create_profile(session, name)
+        flash(
+            f"Profile {profile.segment_name} created; press Setup Authentication to connect it.",
+            "success",
+        )
+        return self._back(profile)
+
+    # settings -----------------------------------------------------------------------------
+
+    @expose("/<int:profile_id>/settings", methods=("POST",))
+    def save_settings(self, profile_id: int) -> Response:
+        profile = self._profile(profile_id)
+        form = request.form
+        raw = form.get("sync_after", "").strip()
+        try:
+            sync_after = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            flash("Sync Data After must be a date (YYYY-MM-DD).", "error")
+            return self._back(profile)
+        chosen: dict[str, tuple[str, str]] = {}
+        if any(form.get(name) for _, name, _ in ACCOUNT_FIELDS):
+            if not profile.is_connected:
+                flash("Connect the profile before choosing its accounts.", "error")
+                return self._back(profile)
+            try:
+                choices = account_choices(accounts(profile))
+            except QBOSyncError as exc:
+                flash(f"The chart of accounts could not be read: {exc}", "error")
+                return self._back(profile)
+            for key, name, label in ACCOUNT_FIELDS:
+                wanted = form.get(name)
+                if not wanted:
+                    continue
+                match = [c for c in choices[key] if c["id"] == wanted]
+                if not match:
+                    flash(f"{label}: choose one of the company's accounts.", "error")
+                    return self._back(profile)
+                chosen[key] = (match[0]["id"], match[0]["name"])
+        update_settings(_state().db.session, profile, sync_after=sync_after, **chosen)
+        flash(f"Settings of {profile.segment_name} saved.", "success")
+        return self._back(profile)
+
+    # runs ---------------------------------------------------------------------------------
+
+    def _started(self, profile: SyncProfile, run: SyncRun, new: bool, what: str) -> None:
+        if new:
+            flash(f"{what} of {profile.segment_name} started.", "success")
+        else:
+            flash(f"{profile.segment_name} is synchronizing already.", "info")
+
+    @expose("/<int:profile_id>/sync", methods=("POST",))
+    def sync(self, profile_id: int) -> Response:
+        profile = self._profile(profile_id)
+        if not profile.is_connected:
+            flash(f"Connect {profile.segment_name} first (Setup Authentication).", "error")
+            return self._back(profile)
+        run, new = start_sync(profile, trigger=TRIGGER)
+        self._started(profile, run, new, "Synchronization")
+        return self._back(profile)
+
+    @expose("/sync-all", methods=("POST",))
+    def sync_all(self) -> Response:
+        started = start_sync_all(trigger=TRIGGER)
+        if not started:
+            flash("No profile is connected.", "error")
+        else:
+            fresh = sum(1 for _, new in started if new)
+            flash(
+                f"Synchronizing {len(started)} connected profile(s) one after another"
+                + (f" ({len(started) - fresh} already running)." if fresh < len(started) else "."),
+                "success",
+            )
+        return self._back()
+
+    @expose("/<int:profile_id>/retry", methods=("POST",))
+    def retry(self, profile_id: int) -> Response:
+        profile = self._profile(profile_id)
+        if not profile.is_connected:
+            flash(f"Connect {profile.segment_name} first (Setup Authentication).", "error")
+            return self._back(profile)
+        sale_ids: list[str] | None = None
+        if request.form.get("scope") != "all":
+            ids = [int(v) for v in request.form.getlist("record") if v.isdigit()]
+            records = _state().db.session.scalars(
+                sa.select(SyncRecord).where(
+                    SyncRecord.id.in_(ids), SyncRecord.profile_id == profile.id
+                )
+            )
+            records = list(records)
+            if not records:
+                flash("Select the records to retry.", "error")
+                return self._back(profile)
+            sale_ids = self._sales_of(records)
+        run, new = start_sync(profile, sale_ids=sale_ids, trigger="retry")
+        self._started(profile, run, new, "Retry")
+        return self._back(profile)
+
+    def _sales_of(self, records: Iterable[SyncRecord]) -> list[str] | None:
+        """The sales to run for these records; None (a full run) when one has no sale."""
+        by_kind: dict[str, list[str]] = defaultdict(list)
+        for rec in records:
+            kind = "adjustment" if rec.kind == "adjustment_app" else rec.kind
+            if kind not in SALE_KINDS:
+                return None
+            by_kind[kind].append(rec.local_id)
+        source = _state().source
+        sales: set[str] = set()
+        for kind, ids in by_kind.items():
+            sales.update(source.sales_of(RecordKind(kind), ids))
+        return sorted(sales, key=lambda s: (len(s), s)) or None

@@ -1,0 +1,231 @@
+"""What the admin page shows, computed from the plugin's tables: profile cards, the progress of
+active runs (also as JSON), the last run's details and the failures grouped by cause."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ..details import phase_lines
+from ..models import RecordStatus, RunStatus, SyncProfile, SyncRecord, SyncRun
+from ..source import RecordKind
+
+PHASE_NAMES = {
+    "customers": "Customer Synchronization",
+    "items": "Item Synchronization",
+    "sales": "Sale Synchronization",
+    "receipts": "Receipt Synchronization",
+}
+KIND_WORDS = {
+    "customer": ("customer", "customers"),
+    "item": ("item", "items"),
+    "sale": ("sale", "sales"),
+    "receipt": ("receipt", "receipts"),
+    "adjustment": ("adjustment", "adjustments"),
+    "adjustment_app": ("adjustment application", "adjustment applications"),
+    "paymethod": ("payment method", "payment methods"),
+}
+OUTCOMES = {
+    RunStatus.QUEUED: "queued",
+    RunStatus.RUNNING: "running",
+    RunStatus.SUCCEEDED: "succeeded",
+    RunStatus.PARTIAL: "finished with problems",
+    RunStatus.FAILED: "stopped",
+}
+BLOCKED_MARK = ", which did not reach QuickBooks: "
+MAX_ROWS = 500
+# The kinds whose local id is a CRM row the host can link to.
+LINKABLE = {
+    "customer": RecordKind.CUSTOMER,
+    "sale": RecordKind.SALE,
+    "receipt": RecordKind.RECEIPT,
+    "adjustment": RecordKind.ADJUSTMENT,
+    "adjustment_app": RecordKind.ADJUSTMENT,
+}
+
+
+def when(value: datetime | None) -> str:
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if value else ""
+
+
+def kind_word(kind: str, count: int = 1) -> str:
+    one, many = KIND_WORDS.get(kind, (kind, kind + "s"))
+    return one if count == 1 else many
+
+
+def progress(run: SyncRun) -> dict[str, Any]:
+    """An active run's progress, for the banner and the status JSON (no secrets here)."""
+    phase = run.phase.value if run.phase else None
+    total, done = int(run.progress_total or 0), int(run.progress_done or 0)
+    if run.status is RunStatus.QUEUED:
+        label = "Waiting for the worker to start"
+    elif phase:
+        label = f"{PHASE_NAMES.get(phase, phase)}: {done} of {total}"
+    else:
+        label = "Starting"
+    return {
+        "run_id": run.id,
+        "profile_id": run.profile_id,
+        "segment": run.profile.segment_name,
+        "status": run.status.value,
+        "phase": phase,
+        "done": done,
+        "total": total,
+        "percent": int(100 * done / total) if total else 0,
+        "label": label,
+    }
+
+
+@dataclass
+class FailureRow:
+    record: SyncRecord
+    kind_label: str
+    url: str | None
+    cause: str
+
+
+@dataclass
+class CauseGroup:
+    cause: str
+    counts: Counter[tuple[str, str]] = field(default_factory=Counter)
+
+    @property
+    def summary(self) -> str:
+        parts = []
+        for status in ("failed", "blocked"):
+            kinds = [
+                f"{n} {kind_word(kind, n)}"
+                for (kind, st), n in sorted(self.counts.items())
+                if st == status
+            ]
+            if kinds:
+                parts.append(f"{', '.join(kinds)} {status}")
+        return f"{self.cause.rstrip('.')}: {'; '.join(parts)}"
+
+
+def cause_of(rec: SyncRecord) -> str:
+    """The root reason: a blocked record waits for a parent, which failed for this reason."""
+    text = rec.explanation or rec.error_message or "No reason recorded"
+    while text.startswith("Waiting for ") and BLOCKED_MARK in text:
+        text = text.split(BLOCKED_MARK, 1)[1]
+    if text.startswith("Waiting for "):
+        return "Waiting for a record that has not reached QuickBooks yet"
+    return text
+
+
+@dataclass
+class Failures:
+    rows: list[FailureRow]
+    groups: list[CauseGroup]
+    total: int
+
+
+def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failures:
+    """Every failed or blocked record of the profile's current company, grouped by cause."""
+    if not profile.realm_id:
+        return Failures([], [], 0)
+    records = session.scalars(
+        sa.select(SyncRecord)
+        .where(
+            SyncRecord.profile_id == profile.id,
+            SyncRecord.realm_id == profile.realm_id,
+            SyncRecord.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]),
+        )
+        .order_by(SyncRecord.status.desc(), SyncRecord.kind, SyncRecord.id)
+    ).all()
+    groups: dict[str, CauseGroup] = {}
+    rows = []
+    for rec in records:
+        cause = cause_of(rec)
+        group = groups.setdefault(cause, CauseGroup(cause))
+        group.counts[(rec.kind, rec.status.value)] += 1
+        if len(rows) < MAX_ROWS:
+            linkable = LINKABLE.get(rec.kind)
+            url = (
+                record_url(linkable, rec.local_id) if linkable and rec.local_id.isdigit() else None
+            )
+            rows.append(FailureRow(rec, kind_word(rec.kind), url, cause))
+    ordered = sorted(groups.values(), key=lambda g: (-sum(g.counts.values()), g.cause))
+    return Failures(rows, ordered, len(records))
+
+
+@dataclass
+class ProfileCard:
+    profile: SyncProfile
+    active: SyncRun | None
+    last: SyncRun | None
+    finished: SyncRun | None
+    details: list[str]
+    failures: Failures
+    accounts: dict[str, list[dict[str, Any]]] | None = None
+    accounts_problem: str | None = None
+
+    @property
+    def last_outcome(self) -> str:
+        if self.last is None:
+            return "never synchronized"
+        words = OUTCOMES.get(self.last.status, self.last.status.value)
+        return f"{words}: {self.last.message}" if self.last.message else words
+
+
+def last_runs(session: Session, profile_id: int) -> tuple[SyncRun | None, SyncRun | None]:
+    """The profile's latest run, and its latest run that has ended."""
+    base = sa.select(SyncRun).where(SyncRun.profile_id == profile_id).order_by(SyncRun.id.desc())
+    last = session.scalar(base.limit(1))
+    finished = session.scalar(base.where(SyncRun.ended_at.is_not(None)).limit(1))
+    return last, finished
+
+
+def details_of(run: SyncRun | None) -> list[str]:
+    return phase_lines(run) if run is not None else []
+
+
+ACCOUNT_TYPES = {
+    "ar": ("Accounts Receivable",),
+    "income": ("Income",),
+    "deposit": ("Other Current Asset", "Bank"),
+}
+
+
+def account_choices(chart: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The chart of accounts cut into the three dropdowns (active accounts only)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, types in ACCOUNT_TYPES.items():
+        out[key] = sorted(
+            (
+                {
+                    "id": str(a.get("Id")),
+                    "name": str(a.get("Name") or a.get("Id")),
+                    "sub": str(a.get("AccountSubType") or ""),
+                }
+                for a in chart
+                if a.get("AccountType") in types and a.get("Active", True) not in (False, "false")
+            ),
+            key=lambda a: a["name"].casefold(),
+        )
+    return out
+
+
+def default_account(key: str, choices: list[dict[str, Any]], saved_id: str | None) -> str | None:
+    """The saved account, else the engine's defaults (first A/R, "Sales of Product Income",
+    Undeposited Funds)."""
+    ids = [c["id"] for c in choices]
+    if saved_id and saved_id in ids:
+        return saved_id
+    if key == "income":
+        named = [c["id"] for c in choices if c["name"] == "Sales of Product Income"]
+        return (named or ids or [None])[0]
+    if key == "deposit":
+        named = [c["id"] for c in choices if c["sub"] == "UndepositedFunds"]
+        named += [c["id"] for c in choices if c["name"] == "Undeposited Funds"]
+        return (named or [None])[0]
+    return (ids or [None])[0]
+
+
+def status_payload(active: list[SyncRun]) -> dict[str, Any]:
+    return {"active": bool(active), "runs": [progress(r) for r in active]}

@@ -1,0 +1,204 @@
+"""Connecting a profile through the page: the OAuth state is single use, bound to the session
+and the profile, and expires; Cancel, forged, replayed or expired answers store nothing."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from flask import g
+from flask.testing import FlaskClient
+from qbo_emulator.testing import EmulatorProcess
+from qbo_sync.models import SyncProfile
+from qbo_sync.oauth_state import SESSION_STATES
+
+from crm.models import db
+from tests.admin_page.conftest import (
+    PAGE,
+    connect_via_page,
+    consent,
+    create_profile,
+    flashes,
+    page,
+    post,
+    setup_authentication,
+)
+from tests.conftest import PASSWORD, csrf_token
+
+
+def _nothing_stored(profile: SyncProfile) -> None:
+    db.session.refresh(profile)
+    assert profile.realm_id is None and profile.company_name is None
+    assert profile.access_token_enc is None and profile.refresh_token_enc is None
+    assert profile.connected_at is None
+
+
+def test_the_callback_connects_the_chosen_company_and_shows_it(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    html = flashes(
+        connect_via_page(signed_in, emulator, profile, "Company B").get_data(as_text=True)
+    )
+    assert "Roofing is connected to Company B" in html
+    db.session.refresh(profile)
+    assert profile.realm_id == emulator.realm_ids["Company B"]
+    assert profile.company_name == "Company B"
+    assert profile.is_connected and profile.connected_at is not None
+    assert profile.access_token_expires_at and profile.refresh_token_expires_at
+    listing = flashes(page(signed_in))
+    assert "Connected to Company B" in listing
+    assert emulator.realm_ids["Company B"] in listing
+
+
+def test_a_replayed_state_is_refused(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    state = setup_authentication(signed_in, profile)["state"]
+    callback = consent(emulator, state, "Company A")
+    cookie_before = signed_in.get_cookie("session")
+    assert cookie_before is not None
+    assert signed_in.get(callback).status_code == 302
+    db.session.refresh(profile)
+    connected_at = profile.connected_at
+    assert connected_at is not None
+
+    again = flashes(signed_in.get(callback, follow_redirects=True).get_data(as_text=True))
+    assert "already completed; it cannot be used twice" in again
+    # the old session cookie, replayed with the old callback URL, is refused as well
+    signed_in.set_cookie("session", cookie_before.value, domain=cookie_before.domain)
+    replay = flashes(signed_in.get(callback, follow_redirects=True).get_data(as_text=True))
+    assert "already completed; it cannot be used twice" in replay
+    db.session.refresh(profile)
+    assert profile.connected_at == connected_at
+
+
+def test_a_forged_state_is_refused_and_stores_nothing(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    setup_authentication(signed_in, profile)  # this session holds a real state, not this one
+    forged = consent(emulator, "forged-state", "Company A")
+    html = flashes(signed_in.get(forged, follow_redirects=True).get_data(as_text=True))
+    assert "does not belong to a connection attempt started in this browser session" in html
+    assert "Nothing was stored" in html
+    _nothing_stored(profile)
+    no_state = flashes(
+        signed_in.get(forged.replace("state=forged-state", "x=1"), follow_redirects=True).get_data(
+            as_text=True
+        )
+    )
+    assert "without the connection attempt's state" in no_state
+    _nothing_stored(profile)
+
+
+def _forget_request_globals() -> None:
+    """The tests share one app context, whose `g` caches the signed-in user (Flask-Login) and
+    the CSRF token (Flask-WTF): forget them before another client's request."""
+    g.pop("_login_user", None)
+    g.pop("csrf_token", None)
+
+
+def test_a_state_from_another_session_is_refused(
+    app_ctx: object, signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    state = setup_authentication(signed_in, profile)["state"]
+    callback = consent(emulator, state, "Company A")
+    other = signed_in.application.test_client()
+    _forget_request_globals()
+    login = other.get("/login").get_data(as_text=True)
+    other.post(
+        "/login",
+        data={"username": "office", "password": PASSWORD, "csrf_token": csrf_token(login)},
+    )
+    _forget_request_globals()
+    html = flashes(other.get(callback, follow_redirects=True).get_data(as_text=True))
+    assert "does not belong to a connection attempt" in html
+    _nothing_stored(profile)
+    _forget_request_globals()
+
+
+def test_an_expired_state_is_refused(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    state = setup_authentication(signed_in, profile)["state"]
+    with signed_in.session_transaction() as sess:
+        states = dict(sess[SESSION_STATES])
+        for entry in states.values():
+            entry["exp"] = time.time() - 1  # issued more than 10 minutes ago
+        sess[SESSION_STATES] = states
+    html = flashes(
+        signed_in.get(consent(emulator, state), follow_redirects=True).get_data(as_text=True)
+    )
+    assert "expired (after 10 minutes)" in html
+    _nothing_stored(profile)
+
+
+def test_cancel_on_the_consent_page_stores_nothing(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    state = setup_authentication(signed_in, profile)["state"]
+    callback = consent(emulator, state, action="cancel")
+    assert "error=access_denied" in callback
+    html = flashes(signed_in.get(callback, follow_redirects=True).get_data(as_text=True))
+    assert "The connection was cancelled on QuickBooks' page. Nothing was stored." in html
+    _nothing_stored(profile)
+
+
+def test_another_company_is_connected_only_after_confirming(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    connect_via_page(signed_in, emulator, profile, "Company A")
+    realm_a, realm_b = emulator.realm_ids["Company A"], emulator.realm_ids["Company B"]
+
+    # Company B chosen: the callback asks first, and keeps Company A meanwhile
+    state = setup_authentication(signed_in, profile)["state"]
+    resp = signed_in.get(consent(emulator, state, "Company B"))
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"{PAGE}confirm-company")
+    ask = signed_in.get(f"{PAGE}confirm-company").get_data(as_text=True)
+    assert "Connect a different QuickBooks company?" in ask
+    assert realm_a in ask and realm_b in ask
+    db.session.refresh(profile)
+    assert profile.realm_id == realm_a
+
+    # "Cancel" keeps Company A and uses the pending connection up
+    pending = re.search(r'name="pending" value="([^"]+)"', ask)
+    assert pending is not None
+    token = csrf_token(ask)
+    kept = signed_in.post(
+        f"{PAGE}confirm-company",
+        data={"csrf_token": token, "pending": pending.group(1), "action": "cancel"},
+        follow_redirects=True,
+    )
+    assert "stays with Company A" in flashes(kept.get_data(as_text=True))
+    db.session.refresh(profile)
+    assert profile.realm_id == realm_a
+
+    # confirmed: Company B
+    state = setup_authentication(signed_in, profile)["state"]
+    signed_in.get(consent(emulator, state, "Company B"))
+    ask = signed_in.get(f"{PAGE}confirm-company").get_data(as_text=True)
+    pending = re.search(r'name="pending" value="([^"]+)"', ask)
+    assert pending is not None
+    form = {"csrf_token": csrf_token(ask), "pending": pending.group(1), "action": "connect"}
+    done = signed_in.post(f"{PAGE}confirm-company", data=form, follow_redirects=True)
+    assert "Roofing is connected to Company B" in flashes(done.get_data(as_text=True))
+    db.session.refresh(profile)
+    assert profile.realm_id == realm_b and profile.company_name == "Company B"
+    # the confirmation cannot be used twice
+    again = signed_in.post(f"{PAGE}confirm-company", data=form, follow_redirects=True)
+    assert "no longer valid" in flashes(again.get_data(as_text=True))
+
+
+def test_setup_authentication_sends_the_user_to_the_consent_page(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    resp = post(signed_in, f"{PAGE}{profile.id}/authorize")
+    assert resp.headers["Location"].startswith(f"{emulator.base_url}/connect/oauth2?")
+    assert "scope=com.intuit.quickbooks.accounting" in resp.headers["Location"]

@@ -1,0 +1,197 @@
+"""The QuickBooks Online Sync page in a real browser, as the office manager uses it: connect a
+segment to Company B, choose the accounts, synchronize while the banner shows the progress,
+read the details, fix the refused record in the CRM and retry it."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+from qbo_sync.jobs import run_lock_key
+from qbo_sync.models import Phase, RunStatus, SyncRun
+
+from crm.models import db
+from tests.browser.conftest import SCREENSHOTS, Live, seed_shop
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+PHASE_LINES = [
+    "Starting Customer Synchronization",
+    "Ending Customer Synchronization",
+    "Starting Item Sync",
+    "Ending Item Synchronization",
+    "Starting Sale Sync",
+    "Ending Sale Synchronization",
+    "Starting Receipt Sync",
+    "Ending Receipt Synchronization",
+]
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, live: Live) -> None:
+    page.goto(f"{live.base_url}/admin/qbo/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.fill("input[name=username]", "office")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page).to_have_url(f"{live.base_url}/admin/qbo/")
+
+
+def run_worker_until_banner_goes(page: Any, live: Live, name: str) -> None:
+    """The banner is up while the run waits; a worker runs it; the page drops the banner."""
+    banner = page.locator("#qbo-sync-banner")
+    expect(banner).to_contain_text("Syncing with QBO")
+    shot(page, f"{name}-banner")
+    worker = live.work()
+    try:
+        expect(banner).to_have_count(0, timeout=90_000)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def show_progress_without_reload(page: Any, live: Live) -> None:
+    """The banner follows the run's progress by polling, without reloading the page."""
+    page.evaluate("window.notReloaded = true")
+    run = db.session.scalar(sa.select(SyncRun).order_by(SyncRun.id.desc()))
+    assert run is not None and run.status is RunStatus.QUEUED
+    lock = live.app.extensions["qbo_sync"].redis
+    # as a worker would show it: running (its lock held), 3 of 10 customers done
+    lock.set(run_lock_key(run.profile_id), "browser-test", ex=60)
+    run.status, run.phase, run.progress_done, run.progress_total = (
+        RunStatus.RUNNING,
+        Phase.CUSTOMERS,
+        3,
+        10,
+    )
+    db.session.commit()
+    try:
+        bar = page.locator("#qbo-sync-banner .qbo-run-bar")
+        expect(page.locator("#qbo-sync-banner .qbo-run-label")).to_have_text(
+            "Customer Synchronization: 3 of 10"
+        )
+        expect(bar).to_have_attribute("aria-valuenow", "3")
+        expect(bar).to_have_attribute("style", re.compile(r"width: 30%"))
+        assert page.evaluate("window.notReloaded === true")
+        shot(page, "04-sync-progress")
+    finally:
+        run.status, run.phase, run.progress_done, run.progress_total = (
+            RunStatus.QUEUED,
+            None,
+            0,
+            0,
+        )
+        db.session.commit()
+        lock.delete(run_lock_key(run.profile_id))
+
+
+def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: Any) -> None:
+    page = browser_page
+    ids = seed_shop()
+    sign_in(page, live)
+    expect(page.locator("h4")).to_contain_text("QuickBooks Online Integration")
+    shot(page, "01-no-profile")
+
+    # create a profile for Roofing, then Setup Authentication at Intuit (the emulator)
+    page.select_option("#qbo-new-segment", label="Roofing")
+    page.click("#qbo-create-profile button")
+    card = page.locator("section.qbo-profile", has_text="Roofing")
+    expect(card.locator(".qbo-state")).to_have_text("Not connected")
+    card.locator("button", has_text="Setup Authentication").click()
+    expect(page.get_by_text("Which company would you like to connect to?")).to_be_visible()
+    assert page.url.startswith(f"{live.emulator.base_url}/connect/oauth2")
+    page.get_by_label("Company B").check()
+    shot(page, "02-consent-company-b")
+    page.click("button:has-text('Authorize')")
+
+    # back on the page: connected to Company B
+    expect(page).to_have_url(re.compile(r"/admin/qbo/"))
+    expect(page.locator(".alert-success")).to_contain_text("Roofing is connected to Company B")
+    expect(card.locator(".qbo-state")).to_have_text("Connected to Company B")
+    realm_b = live.emulator.realm_ids["Company B"]
+    expect(page.locator("table.qbo-profiles")).to_contain_text(realm_b)
+    shot(page, "03-connected")
+
+    # the accounts, from Company B's chart of accounts
+    card.locator("select[name=ar_account]").select_option(label="Accounts Receivable (A/R)")
+    card.locator("select[name=income_account]").select_option(label="Sales of Product Income")
+    expect(card.locator("select[name=deposit_account] option:checked")).to_have_text(
+        "Undeposited Funds"
+    )
+    card.locator("button", has_text="Save").click()
+    expect(page.locator(".alert-success")).to_contain_text("Settings of Roofing saved.")
+
+    # synchronize: the banner and its progress, the button disabled, then the details
+    sync_button = card.locator("button", has_text="Synchronize with QuickBooks Online")
+    sync_button.click()
+    expect(sync_button).to_be_disabled()
+    expect(page.locator("#qbo-sync-banner .qbo-run-label")).to_contain_text(
+        "Waiting for the worker"
+    )
+    show_progress_without_reload(page, live)
+    run_worker_until_banner_goes(page, live, "04-sync")
+    expect(sync_button).to_be_enabled()
+    lines = card.locator(".qbo-detail-line")
+    expect(lines).to_have_count(len(PHASE_LINES))
+    texts = lines.all_inner_texts()
+    for text, expected in zip(texts, PHASE_LINES, strict=True):
+        assert re.match(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d - {expected}", text), text
+    expect(card.locator(".qbo-last-synchronized")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d "))
+    shot(page, "05-details-and-failures")
+
+    # the refused receipt, with its reason and QuickBooks' code
+    failure = card.locator("tr.qbo-failure")
+    expect(failure).to_have_count(1)
+    expect(failure.locator(".qbo-reason")).to_contain_text(
+        "QuickBooks refused the transaction as a whole"
+    )
+    expect(failure.locator(".qbo-reason")).to_contain_text("is more than its open Balance")
+    expect(failure.locator(".qbo-code")).to_have_text("6000")
+    expect(card.locator(".qbo-causes")).to_contain_text("1 receipt failed")
+
+    # fix it in the CRM through the receipt's edit form, reached from the panel's link
+    failure.locator("a", has_text="receipt").click()
+    expect(page).to_have_url(re.compile(rf"/admin/receipt/edit/\?id={ids['bad_receipt']}"))
+    page.fill("input[name=amount]", "100.00")
+    shot(page, "06-fix-receipt")
+    page.locator("input[type=submit][value='Save']").click()
+    expect(page.locator(".alert-success")).to_contain_text("successfully saved")
+
+    # Retry selected: the failure is gone
+    page.goto(f"{live.base_url}/admin/qbo/")
+    card.locator("tr.qbo-failure input[type=checkbox]").check()
+    card.locator("button", has_text="Retry selected").click()
+    expect(page.locator(".alert-success")).to_contain_text("Retry of Roofing started.")
+    run_worker_until_banner_goes(page, live, "07-retry")
+    expect(card.locator("tr.qbo-failure")).to_have_count(0)
+    expect(card.locator(".qbo-failures")).to_have_count(0)
+    shot(page, "08-fixed")
+
+    # the Sale list shows every Roofing sale synced
+    page.goto(f"{live.base_url}/admin/sale/")
+    expect(page.locator("span.badge", has_text="synced")).to_have_count(3)
+    shot(page, "09-sale-list")
+
+
+def test_cancel_on_the_consent_page_stores_nothing(live: Live, browser_page: Any) -> None:
+    page = browser_page
+    seed_shop()
+    sign_in(page, live)
+    page.select_option("#qbo-new-segment", label="Siding")
+    page.click("#qbo-create-profile button")
+    card = page.locator("section.qbo-profile", has_text="Siding")
+    card.locator("button", has_text="Setup Authentication").click()
+    page.click("button:has-text('Cancel')")
+    expect(page.locator(".alert")).to_contain_text(
+        "The connection was cancelled on QuickBooks' page. Nothing was stored."
+    )
+    expect(card.locator(".qbo-state")).to_have_text("Not connected")
+    shot(page, "10-cancelled")
