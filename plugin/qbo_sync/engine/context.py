@@ -81,6 +81,11 @@ class RunContext:
             if pm.get("Active", True):
                 self.payment_methods[str(pm["Name"]).casefold()] = str(pm["Id"])
 
+    def commit(self) -> None:
+        """Commit what the chunk changed; with nothing changed, keep the loaded state as it is."""
+        if self.session.new or self.session.dirty or self.session.deleted:
+            self.session.commit()
+
     def progress(self, done: int) -> None:
         self.run.progress_done += done
         self.heartbeat()

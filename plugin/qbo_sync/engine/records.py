@@ -63,6 +63,13 @@ class RecordBook:
             found[local_id] = rec
         return rec
 
+    def forget(self, *maps: dict[str, SyncRecord]) -> None:
+        """Let go of a finished chunk's records, so memory stays flat over long runs."""
+        for found in maps:
+            for rec in found.values():
+                if rec in self.session:
+                    self.session.expunge(rec)
+
     def deleted(self, kind: str) -> list[SyncRecord]:
         """Pushed records whose CRM row is gone and whose twin is not yet voided."""
         return list(

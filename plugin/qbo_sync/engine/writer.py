@@ -139,6 +139,8 @@ class Writer:
         self, ops: Sequence[Op], counts: dict[str, int], qbo_type: str | None = None
     ) -> None:
         """Record each op's outcome on its record and in the phase counts, then commit."""
+        if not ops:
+            return
         for op in ops:
             if op.result is not None:
                 self.book.succeeded(op.rec, op.result, op.payload_hash, qbo_type or op.entity)

@@ -134,6 +134,7 @@ def sync_customers(ctx: RunContext, customer_ids: Sequence[str], counts: dict[st
                 counts["unchanged"] += 1
             else:
                 ops.append(op)
-        ctx.session.commit()
+        ctx.commit()
         run_ops(ctx, ops, counts, _follow_up, "Customer", prefetch=_clashing)
+        ctx.book.forget(found)
         ctx.progress(len(chunk))

@@ -159,12 +159,14 @@ def sync_receipts(ctx: RunContext, plan: Plan, counts: dict[str, int]) -> None:
     for sales in batched(sales_in_scope(ctx.source, ctx.profile, ctx.run.sale_ids)):
         chunk = ReceiptChunk(ctx, sales, counts)
         ops, credits = chunk.first_round()
-        ctx.session.commit()
+        ctx.commit()
         run_ops(ctx, ops, counts, stale_retry, "")
         apps = chunk.applications(credits)
         if apps:
-            ctx.session.commit()
+            ctx.commit()
             app_counts: dict[str, int] = defaultdict(int)
             run_ops(ctx, apps, app_counts, stale_retry, "Payment")
             counts["failed"] += app_counts["failed"]  # a memo left unapplied is a failure
+        ctx.commit()
+        ctx.book.forget(chunk.sale_recs, chunk.customer_recs, *chunk.recs.values())
         ctx.progress(len(sales))

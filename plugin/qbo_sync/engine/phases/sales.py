@@ -170,6 +170,7 @@ def sync_sales(ctx: RunContext, plan: Plan, counts: dict[str, int]) -> None:
             )
             if op is not None:
                 ops.append(op)
-        ctx.session.commit()
+        ctx.commit()
         run_ops(ctx, ops, counts, _linked_invoice, "Invoice")
+        ctx.book.forget(found, customers)
         ctx.progress(len(chunk))
