@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -15,9 +17,9 @@ import sqlalchemy as sa
 from flask import Flask
 from qbo_emulator.testing import EmulatorProcess
 from qbo_sync.jobs import start_sync
-from qbo_sync.models import RunStatus, SyncProfile, SyncRun
+from qbo_sync.models import RecordStatus, RunStatus, SyncProfile, SyncRecord, SyncRun
 
-from crm.models import MarketSegment, Sale, db
+from crm.models import Customer, MarketSegment, Product, Sale, SaleLine, db
 from crm.seed import seed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from tests.engine.conftest import TODAY, books, connect, work
@@ -154,3 +156,47 @@ def test_a_worker_killed_mid_run_resumes_without_duplicates(
         run = _last_run()
         assert run.status is RunStatus.SUCCEEDED, run.message
         _check_company(emu, "Company A", _roofing())
+
+
+def test_an_unanswered_batch_is_replayed_even_when_part_of_it_left_the_scope(
+    app_ctx: Flask, emulator: EmulatorProcess
+) -> None:
+    roofing = MarketSegment(name="Roofing")
+    shingles = Product(name="Shingles", unit_price=Decimal("100.00"))
+    ann = Customer(first_name="Ann", last_name="Lee", email="ann@example.com")
+    bob = Customer(first_name="Bob", last_name="Ray", email="bob@example.com")
+    sales = [
+        Sale(
+            number=f"S{n}",
+            customer=c,
+            market_segment=roofing,
+            sold_on=date(2026, 5, 1),
+            lines=[SaleLine(product=shingles, quantity=Decimal(2), unit_price=Decimal("100.00"))],
+        )
+        for n, c in ((1, ann), (2, bob))
+    ]
+    db.session.add_all([roofing, shingles, ann, bob, *sales])
+    db.session.commit()
+    profile = connect(emulator, "Roofing", "Company A")
+    realm = emulator.realm_ids["Company A"]
+    # Both customers are written in one batch whose reply never arrives, however often it is sent.
+    emulator.inject(realm, "lose_response_after_write", count=50, entity="batch")
+    start_sync(profile)
+    work()
+    assert _last_run().status is RunStatus.PARTIAL
+    emulator.clear_faults(realm)
+    qbo = books(emulator, "Company A")
+    assert sorted(c["DisplayName"] for c in qbo.all("Customer")) == ["Ann Lee", "Bob Ray"]
+
+    db.session.delete(sales[1])  # Bob leaves the scope: Ann's batch is resent without him
+    db.session.commit()
+    start_sync(profile)
+    work()
+
+    assert _last_run().status is RunStatus.SUCCEEDED
+    customers = qbo.all("Customer")
+    assert sorted(c["DisplayName"] for c in customers) == ["Ann Lee", "Bob Ray"]  # no twin
+    rec = db.session.scalar(sa.select(SyncRecord).filter_by(kind="customer", local_id=str(ann.id)))
+    assert rec is not None and rec.status is RecordStatus.SYNCED
+    assert rec.qbo_id == next(c["Id"] for c in customers if c["DisplayName"] == "Ann Lee")
+    assert [i["DocNumber"] for i in qbo.all("Invoice")] == ["S1"]

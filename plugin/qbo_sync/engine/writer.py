@@ -73,25 +73,23 @@ class Writer:
             self._send(group)
 
     def _send(self, group: list[Op]) -> None:
-        kind = group[0].rec.kind
+        """Send one group: as a batch when it has several writes or resends an unanswered batch.
+
+        A resent batch keeps its request id even when only some of its members are at hand, so
+        QuickBooks replays the batch's reply (members not in the group are settled in theirs).
+        """
+        existing = group[0].rec.request_id
+        resent_batch = bool(existing and existing.startswith("b"))
+        for op in group:
+            self.book.begin(op.rec)  # a fresh record gets a new version, a resent one not
         batch_rid: str | None = None
-        if len(group) > 1:
-            existing = group[0].rec.request_id  # set when resending an unanswered batch
-            for op in group:
-                self.book.begin(op.rec)  # a fresh record gets a new version, a resent one not
-            batch_rid = (
-                existing
-                if existing and existing.startswith("b")
-                else batch_request_id(
-                    self.book.profile_id,
-                    kind,
-                    [(op.rec.local_id, op.rec.payload_version) for op in group],
-                )
-            )
+        if resent_batch:
+            batch_rid = existing
+        elif len(group) > 1:
+            members = [(op.rec.local_id, op.rec.payload_version) for op in group]
+            batch_rid = batch_request_id(self.book.profile_id, group[0].rec.kind, members)
             for op in group:
                 op.rec.request_id = batch_rid
-        else:
-            self.book.begin(group[0].rec)
         self.session.commit()  # the request ids are durable before QuickBooks sees them
         try:
             if batch_rid is None:
