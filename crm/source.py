@@ -17,6 +17,7 @@ from qbo_sync.source import (
     RecordKind,
     SaleLineRecord,
     SaleRecord,
+    Scope,
     SegmentRecord,
 )
 from sqlalchemy import event
@@ -51,25 +52,70 @@ class CRMSourceAdapter:
         rows = db.session.scalars(sa.select(MarketSegment).order_by(MarketSegment.name))
         return [SegmentRecord(key=str(s.id), name=s.name) for s in rows]
 
-    def iter_sales(
-        self,
+    @staticmethod
+    def _in_scope(
+        query: sa.Select[Any],
         segment_key: str | None,
         sold_after: date | None,
-        sale_ids: Sequence[str] | None = None,
-        chunk_size: int = 500,
-    ) -> Iterator[SaleRecord]:
-        query = sa.select(Sale).options(selectinload(Sale.lines).selectinload(SaleLine.product))
+        sale_ids: Sequence[str] | None,
+    ) -> sa.Select[Any]:
         if segment_key is not None:
             query = query.where(Sale.market_segment_id == int(segment_key))
         if sold_after is not None:
             query = query.where(Sale.sold_on >= sold_after)
         if sale_ids is not None:
             query = query.where(Sale.id.in_(_ids(sale_ids)))
+        return query
+
+    def scope(
+        self,
+        segment_key: str | None,
+        sold_after: date | None,
+        sale_ids: Sequence[str] | None = None,
+    ) -> Scope:
+        with Session(db.engine) as session:
+            sales = session.execute(
+                self._in_scope(
+                    sa.select(Sale.id, Sale.customer_id), segment_key, sold_after, sale_ids
+                ).order_by(Sale.id)
+            ).all()
+            names = session.scalars(
+                self._in_scope(
+                    sa.select(Product.name)
+                    .join(SaleLine, SaleLine.product_id == Product.id)
+                    .join(Sale, Sale.id == SaleLine.sale_id)
+                    .where(Sale.status != "cancelled"),
+                    segment_key,
+                    sold_after,
+                    sale_ids,
+                )
+                .distinct()
+                .order_by(Product.name)
+            ).all()
+        customers = sorted({c for _, c in sales})
+        return Scope(
+            sale_ids=[str(s) for s, _ in sales],
+            customer_ids=[str(c) for c in customers],
+            product_names=list(names),
+        )
+
+    def iter_sales(
+        self,
+        segment_key: str | None,
+        sold_after: date | None,
+        sale_ids: Sequence[str] | None = None,
+        chunk_size: int = 500,
+        with_lines: bool = True,
+    ) -> Iterator[SaleRecord]:
+        query = sa.select(Sale)
+        if with_lines:
+            query = query.options(selectinload(Sale.lines).selectinload(SaleLine.product))
+        query = self._in_scope(query, segment_key, sold_after, sale_ids)
         last_id = 0
         while True:
             with Session(db.engine) as session:  # one short session per chunk: memory stays flat
                 chunk = [
-                    self._sale(sale)
+                    self._sale(sale, with_lines)
                     for sale in session.scalars(
                         query.where(Sale.id > last_id).order_by(Sale.id).limit(chunk_size)
                     )
@@ -79,7 +125,7 @@ class CRMSourceAdapter:
             yield from chunk
             last_id = int(chunk[-1].id)
 
-    def _sale(self, sale: Sale) -> SaleRecord:
+    def _sale(self, sale: Sale, with_lines: bool = True) -> SaleRecord:
         return SaleRecord(
             id=str(sale.id),
             number=sale.number,
@@ -95,7 +141,7 @@ class CRMSourceAdapter:
                     quantity=line.quantity,
                     unit_price=line.unit_price,
                 )
-                for line in sale.lines
+                for line in (sale.lines if with_lines else ())
             ),
             updated_at=sale.updated_at,
         )

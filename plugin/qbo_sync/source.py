@@ -96,6 +96,15 @@ class ReceiptRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class Scope:
+    """What a run covers, known without loading the sales: their ids, customers and products."""
+
+    sale_ids: list[str]
+    customer_ids: list[str]
+    product_names: list[str]  # of the sales not cancelled
+
+
+@dataclass(frozen=True, slots=True)
 class ChangeEvent:
     kind: RecordKind
     local_id: str
@@ -118,8 +127,21 @@ class CRMSource(Protocol):
         sold_after: date | None,
         sale_ids: Sequence[str] | None = None,
         chunk_size: int = 500,
+        with_lines: bool = True,
     ) -> Iterator[SaleRecord]:
-        """Sales in scope, ordered by id: segment (None = all), sold on or after the date."""
+        """Sales in scope, ordered by id: segment (None = all), sold on or after the date.
+
+        With `with_lines=False` the records carry no lines (cheaper, when only headers matter).
+        """
+        ...
+
+    def scope(
+        self,
+        segment_key: str | None,
+        sold_after: date | None,
+        sale_ids: Sequence[str] | None = None,
+    ) -> Scope:
+        """The same sales as `iter_sales`, summarised by light queries."""
         ...
 
     def customers(self, ids: Iterable[str]) -> Iterator[CustomerRecord]: ...

@@ -17,24 +17,25 @@ class Plan:
 
 
 def sales_in_scope(
-    source: CRMSource, profile: SyncProfile, sale_ids: Sequence[str] | None = None
+    source: CRMSource,
+    profile: SyncProfile,
+    sale_ids: Sequence[str] | None = None,
+    *,
+    with_lines: bool = True,
 ) -> Iterator[SaleRecord]:
     """The profile's market segment (or all) and its "sync data after" date, on sold-on."""
-    return source.iter_sales(profile.segment_key, profile.sync_after, sale_ids)
+    return source.iter_sales(
+        profile.segment_key, profile.sync_after, sale_ids, with_lines=with_lines
+    )
 
 
 def make_plan(
     source: CRMSource, profile: SyncProfile, sale_ids: Sequence[str] | None = None
 ) -> Plan:
-    plan = Plan()
-    customers: set[str] = set()
-    for sale in sales_in_scope(source, profile, sale_ids):
-        plan.sale_ids.append(sale.id)
-        customers.add(sale.customer_id)
-        if sale.status != "cancelled":
-            for line in sale.lines:
-                plan.product_names.setdefault(line.product_name.casefold(), line.product_name)
-    plan.customer_ids = sorted(customers, key=lambda v: (len(v), v))
+    scope = source.scope(profile.segment_key, profile.sync_after, sale_ids)
+    plan = Plan(sale_ids=scope.sale_ids, customer_ids=scope.customer_ids)
+    for name in scope.product_names:
+        plan.product_names.setdefault(name.casefold(), name)
     return plan
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from .text import clean
@@ -11,6 +12,7 @@ ITEM_NAME_MAX = 100
 ADJUSTMENT_ITEM_NAME = "CRM Adjustment"
 
 
+@lru_cache(maxsize=4096)
 def item_name(product_name: str) -> str:
     """The Item Name for a product: no ':' tab or newline, at most 100 characters.
 

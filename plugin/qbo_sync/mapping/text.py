@@ -39,7 +39,8 @@ def clean(
     if not value:
         return ""
     text = value
-    if any(_is_control(ch) for ch in text):
+    # isprintable() is False for every Cc, Cf, Zl and Zp character: printable text skips the scan.
+    if not text.isprintable() and any(_is_control(ch) for ch in text):
         text = "".join(" " if _is_control(ch) else ch for ch in text)
         notes.append(f"{label}: replaced tabs, line breaks or control characters with spaces")
     if forbid_colon and ":" in text:

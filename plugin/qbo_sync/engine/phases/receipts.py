@@ -156,7 +156,8 @@ class ReceiptChunk:
 
 
 def sync_receipts(ctx: RunContext, plan: Plan, counts: dict[str, int]) -> None:
-    for sales in batched(sales_in_scope(ctx.source, ctx.profile, ctx.run.sale_ids)):
+    headers = sales_in_scope(ctx.source, ctx.profile, ctx.run.sale_ids, with_lines=False)
+    for sales in batched(headers):
         chunk = ReceiptChunk(ctx, sales, counts)
         ops, credits = chunk.first_round()
         ctx.commit()
