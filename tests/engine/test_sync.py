@@ -147,6 +147,7 @@ def test_the_bulk_action_pushes_only_the_selected_sales(
     crm: Flask, emulator: EmulatorProcess, signed_in: FlaskClient
 ) -> None:
     connect(emulator, "Roofing", "Company A")
+    bath = connect(emulator, "Bath Remodel", "Company B")  # connected, none of its sales picked
     sales = [s for s in _in_scope("Roofing") if s.status == "sold"]
     picked = [s for s in sales if s.receipts][:2]
     other = next(s for s in _in_scope("Siding"))  # no connected workbook takes Siding
@@ -164,6 +165,8 @@ def test_the_bulk_action_pushes_only_the_selected_sales(
     text = resp.get_data(as_text=True)
     assert "Pushing 2 sale(s) to" in text
     assert "1 selected sale(s) are in no connected workbook" in text
+    assert "Pushing 0" not in text
+    assert db.session.scalar(sa.select(SyncRun).filter_by(profile_id=bath.id)) is None
     work()
 
     qbo = books(emulator, "Company A")

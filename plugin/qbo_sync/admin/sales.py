@@ -9,7 +9,6 @@ customers and receipts). For the column the host lists `QBO_STATE_COLUMN` ("qbo_
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,19 +107,19 @@ class SalePushMixin:
         "Push the selected sales to QuickBooks Online now?",
     )
     def action_push_to_qbo(self, ids: list[str]) -> None:
-        from ..engine.plan import sales_in_scope
         from ..jobs import start_sync
 
         st = current_app.extensions["qbo_sync"]
         profiles = st.db.session.scalars(sa.select(SyncProfile).order_by(SyncProfile.id)).all()
-        chosen: dict[int, list[str]] = defaultdict(list)
+        chosen: dict[int, list[str]] = {}
         placed: set[str] = set()
         for profile in profiles:
             if not profile.is_connected:
                 continue
-            for sale in sales_in_scope(st.source, profile, ids):
-                chosen[profile.id].append(sale.id)
-                placed.add(sale.id)
+            scope = st.source.scope(profile.segment_key, profile.sync_after, ids)
+            if scope.sale_ids:
+                chosen[profile.id] = scope.sale_ids
+                placed.update(scope.sale_ids)
         for profile in profiles:
             if profile.id not in chosen:
                 continue
