@@ -19,6 +19,18 @@ from qbo_sync.redis_conn import EmbeddedRedis
 from crm.models import User, db
 
 PASSWORD = "correct horse battery staple"
+# The "Last Synchronization Details" wording, as the guide of the integration we replace has it
+# (plus the items phase); the page's tests check it word for word.
+PHASE_LINES = [
+    "Starting Customer Synchronization",
+    "Ending Customer Synchronization",
+    "Starting Item Sync",
+    "Ending Item Synchronization",
+    "Starting Sale Sync",
+    "Ending Sale Synchronization",
+    "Starting Receipt Sync",
+    "Ending Receipt Synchronization",
+]
 CLIENT_ID = "backoffice-tests"
 CLIENT_SECRET = "backoffice-tests-secret"
 REDIRECT_URI = "http://127.0.0.1:5000/admin/qbo/callback"

@@ -20,6 +20,7 @@ from tests.admin_page.conftest import (
     page,
     post,
 )
+from tests.conftest import PHASE_LINES
 from tests.engine.conftest import work
 
 
@@ -146,16 +147,7 @@ def test_synchronize_shows_the_banner_then_the_details(
     last = re.search(r'class="qbo-last-synchronized">([^<]*)<', html)
     assert last is not None and last.group(1) == f"{run.ended_at:%Y-%m-%d %H:%M:%S} UTC"
     lines = re.findall(r'<div class="qbo-detail-line">([^<]*)</div>', html)
-    assert [re.sub(r"^\S+ \S+ - ", "", line).split(" (")[0] for line in lines] == [
-        "Starting Customer Synchronization",
-        "Ending Customer Synchronization",
-        "Starting Item Sync",
-        "Ending Item Synchronization",
-        "Starting Sale Sync",
-        "Ending Sale Synchronization",
-        "Starting Receipt Sync",
-        "Ending Receipt Synchronization",
-    ]
+    assert [re.sub(r"^\S+ \S+ - ", "", line).split(" (")[0] for line in lines] == PHASE_LINES
     assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - Starting Customer Synchronization", lines[0])
     assert "(created 1, updated 0, unchanged 0, failed 0, blocked 0)" in lines[1]
     assert "succeeded" in text

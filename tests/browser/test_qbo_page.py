@@ -15,19 +15,9 @@ from qbo_sync.models import Phase, RunStatus, SyncRun
 
 from crm.models import db
 from tests.browser.conftest import SCREENSHOTS, Live, seed_shop
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, PHASE_LINES
 
 pytestmark = pytest.mark.browser
-PHASE_LINES = [
-    "Starting Customer Synchronization",
-    "Ending Customer Synchronization",
-    "Starting Item Sync",
-    "Ending Item Synchronization",
-    "Starting Sale Sync",
-    "Ending Sale Synchronization",
-    "Starting Receipt Sync",
-    "Ending Receipt Synchronization",
-]
 
 
 def shot(page: Any, name: str) -> None:

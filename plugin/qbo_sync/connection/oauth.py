@@ -11,6 +11,8 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -140,6 +142,17 @@ def _token_set(client: AuthClient, now: datetime | None, realm_id: str | None) -
     return tokens
 
 
+@contextmanager
+def _intuit_call(what: str) -> Iterator[None]:
+    """Intuit's errors in the plugin's words: refusals translated, network trouble retryable."""
+    try:
+        yield
+    except AuthClientError as exc:
+        raise _translate(exc, what) from exc
+    except requests.RequestException as exc:
+        raise RetryableRequestError(f"{what} failed: {type(exc).__name__}") from exc
+
+
 def authorization_url(settings: Settings, state: str) -> str:
     """Where to send the user to connect a company (scope com.intuit.quickbooks.accounting)."""
     client, lock = auth_client(settings)
@@ -153,14 +166,8 @@ def exchange_code(
     """Trade the authorization code from the redirect for the first token pair."""
     client, lock = auth_client(settings)
     with lock:
-        try:
+        with _intuit_call("exchanging the authorization code"):
             client.get_bearer_token(code, realm_id=realm_id)
-        except AuthClientError as exc:
-            raise _translate(exc, "exchanging the authorization code") from exc
-        except requests.RequestException as exc:
-            raise RetryableRequestError(
-                f"exchanging the authorization code failed: {type(exc).__name__}"
-            ) from exc
         return _token_set(client, now, realm_id)
 
 
@@ -168,14 +175,8 @@ def refresh(settings: Settings, refresh_token: str, *, now: datetime | None = No
     """A new access token and (usually rotated) refresh token; invalid_grant: ReconnectNeeded."""
     client, lock = auth_client(settings)
     with lock:
-        try:
+        with _intuit_call("refreshing the access token"):
             client.refresh(refresh_token=refresh_token)
-        except AuthClientError as exc:
-            raise _translate(exc, "refreshing the access token") from exc
-        except requests.RequestException as exc:
-            raise RetryableRequestError(
-                f"refreshing the access token failed: {type(exc).__name__}"
-            ) from exc
         return _token_set(client, now, None)
 
 
@@ -184,10 +185,7 @@ def revoke(settings: Settings, token: str) -> None:
     client, lock = auth_client(settings)
     with lock:
         try:
-            client.revoke(token=token)
-        except AuthClientError as exc:
-            raise _translate(exc, "revoking the token") from exc
-        except requests.RequestException as exc:
-            raise RetryableRequestError(f"revoking the token failed: {type(exc).__name__}") from exc
+            with _intuit_call("revoking the token"):
+                client.revoke(token=token)
         finally:
             client.access_token = client.refresh_token = None
