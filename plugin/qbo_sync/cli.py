@@ -228,6 +228,7 @@ def status(as_json: bool) -> None:
                     "started_at": last.started_at.isoformat() if last.started_at else None,
                     "ended_at": last.ended_at.isoformat() if last.ended_at else None,
                     "details": phase_lines(last),
+                    "requests": last.stats,
                 },
             }
         )

@@ -149,6 +149,8 @@ class SyncRun(TimestampMixin, Base):
     progress_done: Mapped[int] = mapped_column(default=0)
     progress_total: Mapped[int] = mapped_column(default=0)
     message: Mapped[str | None] = mapped_column(sa.Text)
+    # Requests the run made: requests, reads, writes, batches, retries, throttled (429s seen), ...
+    stats: Mapped[dict[str, int] | None] = mapped_column(sa.JSON)
 
     profile: Mapped[SyncProfile] = relationship(back_populates="runs")
     phases: Mapped[list[SyncRunPhase]] = relationship(

@@ -55,19 +55,10 @@ def build_context(
     settings: Settings,
     source: CRMSource,
     run: SyncRun,
-    redis_conn: redis.Redis,
-    session_factory: Callable[[], Session],
-    client: QBOClient | None = None,
+    client: QBOClient,
 ) -> RunContext:
     profile = run.profile
-    if not profile.realm_id:
-        raise ConnectionProblem("This workbook is not connected to QuickBooks Online.")
-    if client is None:
-        tokens = ProfileTokens(session_factory, profile.id, settings, redis_conn)
-        client = QBOClient(
-            settings, profile.realm_id, tokens, redis_conn, throttle_pause=settings.throttle_pause
-        )
-    book = RecordBook(session, profile.id, profile.realm_id, run.id)
+    book = RecordBook(session, profile.id, str(profile.realm_id), run.id)
     accounts = resolve_accounts(profile, list(client.query_all("Account")))
     ctx = RunContext(
         session=session,
@@ -103,9 +94,9 @@ def execute_run(
     redis_conn: redis.Redis,
     session_factory: Callable[[], Session],
     *,
-    client: QBOClient | None = None,
     heartbeat: Callable[[], None] = lambda: None,
 ) -> SyncRun:
+    """Run the phases; the run row ends with its status, message and request statistics."""
     run = session.get(SyncRun, run_id)
     if run is None:
         raise ValueError(f"run {run_id} does not exist")
@@ -113,8 +104,15 @@ def execute_run(
     run.status, run.started_at, run.realm_id = RunStatus.RUNNING, utcnow(), profile.realm_id
     run.message = None
     session.commit()
+    client: QBOClient | None = None
     try:
-        ctx = build_context(session, settings, source, run, redis_conn, session_factory, client)
+        if not profile.realm_id:
+            raise ConnectionProblem("This workbook is not connected to QuickBooks Online.")
+        tokens = ProfileTokens(session_factory, profile.id, settings, redis_conn)
+        client = QBOClient(
+            settings, profile.realm_id, tokens, redis_conn, throttle_pause=settings.throttle_pause
+        )
+        ctx = build_context(session, settings, source, run, client)
         ctx.heartbeat = heartbeat
         run_phases(ctx, make_plan(source, profile, run.sale_ids))
         troubled = sum(p.failed + p.blocked for p in run.phases)
@@ -139,5 +137,7 @@ def execute_run(
     finally:
         run.ended_at = utcnow()
         run.phase = None
+        if client is not None:  # what the run cost QuickBooks' budget, for the page and benchmarks
+            run.stats = client.stats.as_dict()
         session.commit()
     return run
