@@ -18,6 +18,7 @@ import redis
 from flask import session
 
 from .connection import TokenCipher
+from .errors import QBOSyncError
 
 STATE_SECONDS = 600
 SESSION_STATES = "qbo_sync_oauth_states"
@@ -26,7 +27,7 @@ SESSION_PENDING = "qbo_sync_pending_connection"
 MAX_STATES = 5
 
 
-class StateProblem(Exception):
+class StateProblem(QBOSyncError):
     """The callback's state cannot be accepted; the message says why, in plain words."""
 
 
