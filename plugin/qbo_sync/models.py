@@ -214,6 +214,9 @@ class SyncRecord(TimestampMixin, Base):
     # The request id of the write QuickBooks refused (request_id is only the one in flight).
     error_request_id: Mapped[str | None] = mapped_column(sa.String(50))
     explanation: Mapped[str | None] = mapped_column(sa.Text)  # plain words for the bookkeeper
+    # Why it did not get through at the root: its own reason when FAILED, when BLOCKED the root
+    # cause of the record it waits for (so failures group by what must be fixed).
+    root_cause: Mapped[str | None] = mapped_column(sa.Text)
     last_run_id: Mapped[int | None]
 
 

@@ -108,6 +108,7 @@ def test_name_and_number_clashes(crm: Flask, emulator: EmulatorProcess) -> None:
     blocked = _record("receipt", clash.receipts[0].id)
     assert blocked.status is RecordStatus.BLOCKED
     assert blocked.explanation and blocked.explanation.startswith("Waiting for sale S9001")
+    assert blocked.root_cause == failed.explanation  # what must be fixed is the sale's number
     numbers = [i["DocNumber"] for i in qbo.all("Invoice")]
     assert numbers.count("S9001") == 1 and "S9002" in numbers and "S9003" in numbers
     assert "R9001" not in [p.get("PaymentRefNum") for p in qbo.all("Payment")]

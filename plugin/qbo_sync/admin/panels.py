@@ -37,7 +37,6 @@ OUTCOMES = {
     RunStatus.PARTIAL: "finished with problems",
     RunStatus.FAILED: "stopped",
 }
-BLOCKED_MARK = ", which did not reach QuickBooks: "
 MAX_ROWS = 500
 # The kinds whose local id is a CRM row the host can link to.
 LINKABLE = {
@@ -109,13 +108,12 @@ class CauseGroup:
 
 
 def cause_of(rec: SyncRecord) -> str:
-    """The root reason: a blocked record waits for a parent, which failed for this reason."""
-    text = rec.explanation or rec.error_message or "No reason recorded"
-    while text.startswith("Waiting for ") and BLOCKED_MARK in text:
-        text = text.split(BLOCKED_MARK, 1)[1]
-    if text.startswith("Waiting for "):
+    """The root reason, as the engine kept it (for a blocked record, its parent's)."""
+    if rec.root_cause:
+        return rec.root_cause
+    if rec.status is RecordStatus.BLOCKED:
         return "Waiting for a record that has not reached QuickBooks yet"
-    return text
+    return rec.explanation or rec.error_message or "No reason recorded"
 
 
 @dataclass

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..errors import QBORequestError
 from ..mapping import request_id
 from ..models import RecordStatus, SyncRecord
-from .explain import explain
+from .explain import blocked_by, explain
 
 
 class RecordBook:
@@ -122,7 +122,7 @@ class RecordBook:
         rec.request_id = None
         rec.dirty = False
         rec.error_code = rec.error_message = rec.error_detail = rec.error_element = None
-        rec.intuit_tid = rec.explanation = rec.error_request_id = None
+        rec.intuit_tid = rec.explanation = rec.error_request_id = rec.root_cause = None
         rec.last_run_id = self.run_id
 
     def failed(
@@ -138,15 +138,20 @@ class RecordBook:
         rec.error_detail = error.detail[:2000] if error and error.detail else None
         rec.error_element = error.element[:200] if error and error.element else None
         rec.intuit_tid = error.intuit_tid if error else None
-        rec.explanation = explanation
+        rec.explanation = rec.root_cause = explanation
         rec.last_run_id = self.run_id
 
     def refused(self, rec: SyncRecord, error: QBORequestError) -> None:
         self.failed(rec, error, explain(error), answered=not error.retryable)
 
-    def blocked(self, rec: SyncRecord, explanation: str, code: str | None = None) -> None:
+    def blocked(
+        self, rec: SyncRecord, parent_kind: str, parent_label: str, parent: SyncRecord | None
+    ) -> None:
+        """The record waits for its parent (a sale for its customer, a receipt for its sale)."""
+        cause = None if parent is None else parent.root_cause or parent.explanation
         rec.status = RecordStatus.BLOCKED
-        rec.error_code = code
+        rec.error_code = parent.error_code if parent is not None else None
         rec.error_message = rec.error_detail = rec.error_element = rec.intuit_tid = None
-        rec.explanation = explanation
+        rec.explanation = blocked_by(parent_kind, parent_label, cause)
+        rec.root_cause = cause
         rec.last_run_id = self.run_id

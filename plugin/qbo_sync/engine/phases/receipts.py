@@ -21,7 +21,6 @@ from ...mapping import (
 from ...models import RecordStatus, SyncRecord
 from ...source import ReceiptRecord, SaleRecord
 from ..context import RunContext
-from ..explain import blocked_by
 from ..plan import Plan, sales_in_scope
 from ..writer import Op
 from .common import batched, run_ops, stale_retry
@@ -80,12 +79,7 @@ class ReceiptChunk:
                 or not sale_rec.qbo_id
                 or sale_rec.qbo_type != "Invoice"
             ):
-                reason = sale_rec.explanation if sale_rec is not None else None
-                self.ctx.book.blocked(
-                    rec,
-                    blocked_by("sale", sale.number, reason),
-                    sale_rec.error_code if sale_rec is not None else None,
-                )
+                self.ctx.book.blocked(rec, "sale", sale.number, sale_rec)
                 self.counts["blocked"] += 1
                 continue
             customer = self.customer_recs[sale.customer_id]

@@ -17,7 +17,6 @@ from ...mapping import ADJUSTMENT_ITEM_NAME, item_name, payload_hash, to_qbo_inv
 from ...models import RecordStatus, SyncRecord
 from ...source import ReceiptRecord, SaleRecord
 from ..context import RunContext
-from ..explain import blocked_by
 from ..plan import Plan, sales_in_scope
 from ..writer import Op
 from .common import batched, run_ops, stale_retry, void
@@ -113,12 +112,7 @@ def _sale_op(
             counts["unchanged"] += 1
         return None
     if customer is None or customer.status is not RecordStatus.SYNCED or not customer.qbo_id:
-        reason = customer.explanation if customer is not None else None
-        ctx.book.blocked(
-            rec,
-            blocked_by("customer", f"#{sale.customer_id}", reason),
-            customer.error_code if customer is not None else None,
-        )
+        ctx.book.blocked(rec, "customer", f"#{sale.customer_id}", customer)
         counts["blocked"] += 1
         return None
     try:
