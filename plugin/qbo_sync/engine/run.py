@@ -81,9 +81,9 @@ def run_phases(ctx: RunContext, plan: Plan) -> None:
     with phase(ctx, Phase.ITEMS, len(plan.product_names)) as counts:
         sync_items(ctx, plan.product_names, counts)
     with phase(ctx, Phase.SALES, len(plan.sale_ids)) as counts:
-        sync_sales(ctx, plan, counts)
+        sync_sales(ctx, counts)
     with phase(ctx, Phase.RECEIPTS, len(plan.sale_ids)) as counts:
-        sync_receipts(ctx, plan, counts)
+        sync_receipts(ctx, counts)
 
 
 def execute_run(

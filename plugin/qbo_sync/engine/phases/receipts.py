@@ -21,7 +21,7 @@ from ...mapping import (
 from ...models import RecordStatus, SyncRecord
 from ...source import ReceiptRecord, SaleRecord
 from ..context import RunContext
-from ..plan import Plan, sales_in_scope
+from ..plan import sales_in_scope
 from ..writer import Op
 from .common import batched, run_ops, stale_retry
 from .items import ensure_item, ensure_payment_method
@@ -149,7 +149,7 @@ class ReceiptChunk:
         return ops
 
 
-def sync_receipts(ctx: RunContext, plan: Plan, counts: dict[str, int]) -> None:
+def sync_receipts(ctx: RunContext, counts: dict[str, int]) -> None:
     headers = sales_in_scope(ctx.source, ctx.profile, ctx.run.sale_ids, with_lines=False)
     for sales in batched(headers):
         chunk = ReceiptChunk(ctx, sales, counts)

@@ -17,7 +17,7 @@ from ...mapping import ADJUSTMENT_ITEM_NAME, item_name, payload_hash, to_qbo_inv
 from ...models import RecordStatus, SyncRecord
 from ...source import ReceiptRecord, SaleRecord
 from ..context import RunContext
-from ..plan import Plan, sales_in_scope
+from ..plan import sales_in_scope
 from ..writer import Op
 from .common import batched, run_ops, stale_retry, void
 from .items import ensure_item
@@ -73,7 +73,6 @@ def _invoice(
     sale: SaleRecord,
     customer_qbo_id: str,
     receipts: list[ReceiptRecord],
-    counts: dict[str, int],
 ) -> dict[str, Any]:
     increases = [r for r in receipts if r.kind == "adjustment" and r.amount < 0]
     adjustment_item = (
@@ -116,7 +115,7 @@ def _sale_op(
         counts["blocked"] += 1
         return None
     try:
-        body = _invoice(ctx, sale, customer.qbo_id, receipts, counts)
+        body = _invoice(ctx, sale, customer.qbo_id, receipts)
     except MappingError as exc:
         ctx.book.failed(rec, None, f"The sale cannot be sent as it is: {exc}", answered=True)
         counts["failed"] += 1
@@ -147,7 +146,7 @@ def _sale_op(
     return Op(rec, "Invoice", body, digest, extra={"total": total})
 
 
-def sync_sales(ctx: RunContext, plan: Plan, counts: dict[str, int]) -> None:
+def sync_sales(ctx: RunContext, counts: dict[str, int]) -> None:
     void_deleted(ctx, counts)
     for chunk in batched(sales_in_scope(ctx.source, ctx.profile, ctx.run.sale_ids)):
         ids = [s.id for s in chunk]
