@@ -36,6 +36,7 @@ class Timestamped:
 
 class User(UserMixin, Timestamped, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "user_account"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted row's id is never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
@@ -50,6 +51,7 @@ class User(UserMixin, Timestamped, db.Model):  # type: ignore[name-defined,misc]
 
 class MarketSegment(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "market_segment"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted row's id is never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
@@ -60,6 +62,7 @@ class MarketSegment(Timestamped, db.Model):  # type: ignore[name-defined,misc]
 
 class Customer(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "customer"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted row's id is never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(sa.String(100))
@@ -89,6 +92,7 @@ class Customer(Timestamped, db.Model):  # type: ignore[name-defined,misc]
 
 class Product(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "product"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted row's id is never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(100), unique=True)
@@ -108,7 +112,10 @@ class Sale(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     """A sale. Its balance is what the customer still owes on it; a cancelled sale owes nothing."""
 
     __tablename__ = "sale"
-    __table_args__ = (sa.Index("ix_sale_segment_sold_on", "market_segment_id", "sold_on"),)
+    __table_args__ = (
+        sa.Index("ix_sale_segment_sold_on", "market_segment_id", "sold_on"),
+        {"sqlite_autoincrement": True},  # a deleted row's id is never reused
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(21), unique=True)
@@ -146,6 +153,7 @@ class Sale(Timestamped, db.Model):  # type: ignore[name-defined,misc]
 
 class SaleLine(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "sale_line"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted row's id is never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sale_id: Mapped[int] = mapped_column(sa.ForeignKey("sale.id"), index=True)
@@ -173,6 +181,7 @@ class Receipt(Timestamped, db.Model):  # type: ignore[name-defined,misc]
     """
 
     __tablename__ = "receipt"
+    __table_args__ = {"sqlite_autoincrement": True}  # a deleted row's id is never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(21), unique=True)

@@ -1,4 +1,4 @@
-"""The host reports changes; records already pushed to QuickBooks are marked for the next run."""
+"""The host reports changes; documents already pushed to QuickBooks are marked for the next run."""
 
 from __future__ import annotations
 
@@ -7,19 +7,21 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import Flask
-from qbo_sync.models import RecordStatus, SyncProfile, SyncRecord
+from qbo_sync.models import Company, DocKind, RecordStatus, SyncDocument, SyncProfile
 
 from crm.models import Customer, Product, Receipt, Sale, SaleLine, db
 
 
-def _pushed(profile: SyncProfile, kind: str, local_id: int) -> SyncRecord:
-    rec = SyncRecord(
+def _pushed(profile: SyncProfile, kind: DocKind, local_id: int) -> SyncDocument:
+    assert profile.company_id is not None
+    rec = SyncDocument(
+        company_id=profile.company_id,
         profile_id=profile.id,
-        realm_id="9130",
         kind=kind,
         local_id=str(local_id),
         qbo_id="1",
         sync_token="0",
+        live=True,
         status=RecordStatus.SYNCED,
     )
     db.session.add(rec)
@@ -44,30 +46,40 @@ def test_edits_mark_pushed_records_dirty_in_the_same_transaction(app_ctx: Flask)
         received_on=date(2026, 1, 9),
         amount=Decimal("50.00"),
     )
-    profile = SyncProfile(segment_key=None, segment_name="All segments")
-    db.session.add_all([cust, prod, sale, other, receipt, profile])
+    company = Company(realm_id="9130", company_name="Company A")
+    profile = SyncProfile(segment_key=None, segment_name="All segments", company=company)
+    db.session.add_all([cust, prod, sale, other, receipt, company, profile])
     db.session.commit()
-    for kind, obj in (("customer", cust), ("sale", sale), ("sale", other), ("receipt", receipt)):
+    pushed = (
+        (DocKind.CUSTOMER, cust),
+        (DocKind.INVOICE, sale),
+        (DocKind.INVOICE, other),
+        (DocKind.PAYMENT, receipt),
+    )
+    for kind, obj in pushed:
         _pushed(profile, kind, obj.id)
     db.session.commit()
 
-    def state(kind: str, local_id: int) -> tuple[bool, bool]:
-        rec = db.session.scalar(sa.select(SyncRecord).filter_by(kind=kind, local_id=str(local_id)))
-        assert rec is not None
-        db.session.refresh(rec)
-        return rec.dirty, rec.deleted
+    def dirty(kind: DocKind, local_id: int) -> bool:
+        doc = db.session.scalar(
+            sa.select(SyncDocument).filter_by(kind=kind, local_id=str(local_id))
+        )
+        assert doc is not None
+        db.session.refresh(doc)
+        return doc.dirty
 
-    assert state("sale", sale.id) == (False, False)
+    assert not dirty(DocKind.INVOICE, sale.id)
     sale.lines[0].quantity = Decimal("12")  # a line edit is an edit of its sale
     db.session.commit()
-    assert state("sale", sale.id) == (True, False)
-    assert state("sale", other.id) == (False, False)
-    assert state("customer", cust.id) == (False, False)
+    assert dirty(DocKind.INVOICE, sale.id)
+    assert not dirty(DocKind.INVOICE, other.id)
+    assert not dirty(DocKind.CUSTOMER, cust.id)
 
     cust.phone = "(614) 555-0100"
     db.session.rollback()  # an abandoned edit marks nothing
-    assert state("customer", cust.id) == (False, False)
+    assert not dirty(DocKind.CUSTOMER, cust.id)
 
+    receipt_id = receipt.id
     db.session.delete(receipt)
     db.session.commit()
-    assert state("receipt", receipt.id) == (True, True)
+    assert dirty(DocKind.PAYMENT, receipt_id)  # the next run voids or deletes its payment

@@ -1,6 +1,9 @@
-"""Turns the host's change reports into sync state: a pushed record that changed is marked dirty.
+"""Turns the host's change reports into a hint on sync state: a pushed document whose CRM
+record changed is marked dirty ("needs update" in the Sale list).
 
 Runs inside the host's flush, on its connection, so the mark commits with the change itself.
+The engine never relies on these marks for correctness: every run compares what the CRM says
+with what was recorded, so changes that bypass the ORM are found all the same.
 """
 
 from __future__ import annotations
@@ -11,23 +14,28 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .models import SyncRecord, utcnow
-from .source import ChangeEvent, ChangeOp, RecordKind
+from .models import DocKind, SyncDocument, utcnow
+from .source import ChangeEvent, RecordKind
+
+DOCS_OF: dict[RecordKind, tuple[DocKind, ...]] = {
+    RecordKind.CUSTOMER: (DocKind.CUSTOMER,),
+    RecordKind.SALE: (DocKind.INVOICE,),
+    RecordKind.RECEIPT: (DocKind.PAYMENT,),
+    RecordKind.ADJUSTMENT: (DocKind.CREDIT_MEMO, DocKind.CREDIT_APPLICATION),
+}
 
 
 def record_changes(connection: Connection, events: Sequence[ChangeEvent]) -> None:
-    """Mark the pushed twins of changed records: dirty on insert/update, deleted on delete."""
-    targets: dict[tuple[RecordKind, bool], set[str]] = defaultdict(set)
+    """Mark the documents of changed CRM records dirty, in every company."""
+    targets: dict[DocKind, set[str]] = defaultdict(set)
     for ev in events:
-        targets[(ev.kind, ev.op is ChangeOp.DELETE)].add(ev.local_id)
-    table = SyncRecord.__table__
+        for kind in DOCS_OF.get(ev.kind, ()):
+            targets[kind].add(ev.local_id)
+    table = SyncDocument.__table__
     now = utcnow()
-    for (kind, deleted), ids in targets.items():
-        values: dict[str, object] = {"dirty": True, "updated_at": now}
-        if deleted:
-            values["deleted"] = True
+    for kind, ids in targets.items():
         connection.execute(
             sa.update(table)
             .where(table.c.kind == kind.value, table.c.local_id.in_(sorted(ids)))
-            .values(**values)
+            .values(dirty=True, updated_at=now)
         )

@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 from .details import phase_lines
 from .errors import QBOSyncError
-from .models import RecordStatus, RunStatus, SyncProfile, SyncRecord, SyncRun
+from .models import RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
 
 
 class QBOGroup(AppGroup):
@@ -62,13 +62,15 @@ def _profile(segment: str | None, all_segments: bool, create: bool = False) -> S
 @qbo.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
 def worker(burst: bool) -> None:
-    """Run an RQ worker for the plugin's queue (jobs run inside this app)."""
-    from rq import SimpleWorker
+    """Run an RQ worker for the plugin's queue (jobs run inside this app).
 
-    from .jobs import queue
+    At start and every maintenance pass (QBO_SYNC_RESUME_INTERVAL seconds) it resumes the runs
+    of workers that died."""
+    from .jobs import ResumingWorker, queue
 
     q = queue()
-    SimpleWorker([q], connection=q.connection).work(burst=burst)
+    interval = current_app.extensions["qbo_sync"].settings.resume_interval
+    ResumingWorker([q], connection=q.connection, maintenance_interval=interval).work(burst=burst)
 
 
 @qbo.command("connect")
@@ -168,15 +170,13 @@ def _print_profile(p: SyncProfile) -> None:
 @click.option("--wait", is_flag=True, help="Wait for the runs and print their details.")
 def sync(segments: tuple[str, ...], all_: bool, wait: bool) -> None:
     """Queue synchronizations; exit status 1 when any record failed."""
-    from .jobs import start_sync, start_sync_all
+    from .jobs import resume_dead_runs, start_sync, start_sync_all
 
     if all_ == bool(segments):
         raise click.UsageError("Give --all or one or more --segment NAME.")
     started = start_sync_all() if all_ else [start_sync(_profile(name, False)) for name in segments]
     for run, new in started:
-        click.echo(
-            f"{'Queued' if new else 'Already running'}: run {run.id} of {run.profile.segment_name}"
-        )
+        click.echo(f"{'Queued' if new else 'Already running'}: run {run.id} of {run.label}")
     if not wait:
         return
     session = _session()
@@ -186,6 +186,7 @@ def sync(segments: tuple[str, ...], all_: bool, wait: bool) -> None:
         runs = [session.get(SyncRun, i) for i in ids]
         if all(r.status not in (RunStatus.QUEUED, RunStatus.RUNNING) for r in runs):
             break
+        resume_dead_runs()  # a run whose worker died goes on in a live worker
         time.sleep(0.5)
     for run in runs:
         _print_run(run)
@@ -195,7 +196,7 @@ def sync(segments: tuple[str, ...], all_: bool, wait: bool) -> None:
 
 def _print_run(run: SyncRun) -> None:
     click.echo(
-        f"Run {run.id} of {run.profile.segment_name}: {run.status.value}"
+        f"Run {run.id} of {run.label}: {run.status.value}"
         f"{f' - {run.message}' if run.message else ''}"
     )
     for line in phase_lines(run):
@@ -210,7 +211,7 @@ def status(as_json: bool) -> None:
     out = []
     for p in session.scalars(sa.select(SyncProfile).order_by(SyncProfile.id)):
         last = session.scalar(
-            sa.select(SyncRun).where(SyncRun.profile_id == p.id).order_by(SyncRun.id.desc())
+            sa.select(SyncRun).where(SyncRun.company_id == p.company_id).order_by(SyncRun.id.desc())
         )
         out.append(
             {
@@ -246,14 +247,15 @@ def issues(as_json: bool) -> None:
     """Every failed or blocked record, with QuickBooks' code and the reason."""
     session = _session()
     rows = session.scalars(
-        sa.select(SyncRecord)
-        .where(SyncRecord.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]))
-        .order_by(SyncRecord.profile_id, SyncRecord.kind, SyncRecord.id)
+        sa.select(SyncDocument)
+        .where(SyncDocument.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]))
+        .order_by(SyncDocument.company_id, SyncDocument.kind, SyncDocument.id)
     ).all()
     data = [
         {
+            "company_id": r.company_id,
             "profile_id": r.profile_id,
-            "kind": r.kind,
+            "kind": r.kind.value,
             "local_id": r.local_id,
             "status": r.status.value,
             "code": r.error_code,

@@ -43,6 +43,8 @@ class Settings:
     # Seconds a run's lock outlives its last sign of life; a run silent longer is taken as dead.
     # Longer than any pause or retry, so a live run never loses it.
     run_lock_seconds: int = 300
+    # Seconds between a worker's checks for runs whose worker died (they are resumed).
+    resume_interval: int = 30
 
     @property
     def discovery_url(self) -> str:

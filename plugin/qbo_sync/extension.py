@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
-import redis
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_sqlalchemy import SQLAlchemy
 from werkzeug.wrappers import Response
 
-from . import redis_conn
 from .changes import record_changes
-from .config import Settings, load_settings
-from .models import Base
+from .config import load_settings
 from .source import CRMSource
-
-EXTENSION_KEY = "qbo_sync"
-
-
-@dataclass
-class QBOSyncState:
-    """What the plugin keeps per app, in app.extensions["qbo_sync"]."""
-
-    settings: Settings
-    db: SQLAlchemy
-    source: CRMSource
-    instance_path: str
-    configured_redis_url: str | None = None
-    metadata: Any = field(default=Base.metadata)
-    _redis: redis.Redis | None = None
-
-    @property
-    def redis_url(self) -> str:
-        """REDIS_URL, or an embedded server under instance/ started on first use."""
-        return self.configured_redis_url or redis_conn.embedded_url(
-            Path(self.instance_path) / "redis.db"
-        )
-
-    @property
-    def redis(self) -> redis.Redis:
-        if self._redis is None:
-            self._redis = redis_conn.connect(self.redis_url)
-        return self._redis
+from .state import EXTENSION_KEY, QBOSyncState
 
 
 class QBOSync:
@@ -103,7 +70,3 @@ class QBOSync:
         )
         app.cli.add_command(qbo)
         self.source.watch(record_changes)
-
-
-def state(app: Flask) -> QBOSyncState:
-    return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]

@@ -1,6 +1,9 @@
-"""RQ entry points and how runs are started: one run per profile at a time, sync-all chained.
+"""RQ entry points and how runs start: one run per company at a time, resumed when its worker
+dies, sync-all chained one company after another.
 
-Jobs are thin: they take a run id, call the engine, and return a small summary.
+Jobs are thin: they take a run id, call the engine, and return a small summary. The run lock
+(per company, in Redis) is only a guard against wasted work: what keeps two runs from both
+writing is the fencing token each run takes in the database (see engine.journal).
 """
 
 from __future__ import annotations
@@ -10,45 +13,58 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from redis.exceptions import LockError, LockNotOwnedError
 from redis.lock import Lock
-from rq import Queue, get_current_job
+from rq import Queue, SimpleWorker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Dependency, Job, JobStatus
 from sqlalchemy.orm import Session
 
 from .engine import execute_run
-from .errors import QBOSyncError
-from .extension import QBOSyncState
-from .models import RunStatus, SyncProfile, SyncRun, utcnow
+from .engine.journal import RunSuperseded
+from .errors import ConnectionProblem
+from .models import Company, RunStatus, SyncProfile, SyncRun
+from .state import qbo_state
 
 log = logging.getLogger(__name__)
 JOB_TIMEOUT = 6 * 3600
+ALIVE = (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED)
 
 
-def _state() -> QBOSyncState:
-    return current_app.extensions["qbo_sync"]  # type: ignore[no-any-return]
+def run_lock_key(company_id: int) -> str:
+    return f"qbo_sync:run-lock:company:{company_id}"
 
 
-def run_lock_key(profile_id: int) -> str:
-    return f"qbo_sync:run-lock:{profile_id}"
+def _summary(run: SyncRun) -> dict[str, Any]:
+    return {
+        "run_id": run.id,
+        "status": str(run.status),
+        "phases": {
+            p.phase.value: {
+                "created": p.created,
+                "updated": p.updated,
+                "unchanged": p.unchanged,
+                "failed": p.failed,
+                "blocked": p.blocked,
+            }
+            for p in run.phases
+        },
+    }
 
 
-def sync_profile(run_id: int) -> dict[str, Any]:
-    """The job: execute one run while holding the profile's run lock."""
-    st = _state()
+def sync_company(run_id: int) -> dict[str, Any]:
+    """The job: execute (or resume) one run while holding its company's run lock."""
+    st = qbo_state()
     session = st.db.session
     run = session.get(SyncRun, run_id)
     if run is None:
         return {"run_id": run_id, "status": "missing"}
+    if run.status not in (RunStatus.QUEUED, RunStatus.RUNNING):
+        return _summary(run)
     ttl = st.settings.run_lock_seconds
-    lock = st.redis.lock(run_lock_key(run.profile_id), timeout=ttl)
+    lock = st.redis.lock(run_lock_key(run.company_id), timeout=ttl)
     if not lock.acquire(blocking=False):
-        run.status, run.message = RunStatus.FAILED, "Another run of this workbook was in progress."
-        run.ended_at = utcnow()
-        session.commit()
-        return {"run_id": run_id, "status": str(run.status)}
+        return {"run_id": run_id, "status": "another run of this company holds it"}
     job = get_current_job()
 
     def heartbeat() -> None:
@@ -71,26 +87,16 @@ def sync_profile(run_id: int) -> dict[str, Any]:
             lambda: Session(st.db.engine),
             heartbeat=heartbeat,
         )
-        counts = {
-            p.phase.value: {
-                "created": p.created,
-                "updated": p.updated,
-                "unchanged": p.unchanged,
-                "failed": p.failed,
-                "blocked": p.blocked,
-            }
-            for p in run.phases
-        }
-        return {"run_id": run_id, "status": str(run.status), "phases": counts}
+        return _summary(run)
     finally:
         try:
             lock.release()
         except LockError:  # it expired: already free
-            log.debug("run lock of profile %s had expired", run.profile_id)
+            log.debug("run lock of company %s had expired", run.company_id)
 
 
-class RunSuperseded(QBOSyncError):
-    """This run's lock expired and another run of the profile took it."""
+# The name earlier versions queued under: jobs already in Redis still find it.
+sync_profile = sync_company
 
 
 def _keep(lock: Lock, ttl: int) -> None:
@@ -99,41 +105,110 @@ def _keep(lock: Lock, ttl: int) -> None:
         lock.extend(ttl, replace_ttl=True)
     except LockNotOwnedError:
         if not lock.acquire(blocking=False):
-            raise RunSuperseded("another run of this workbook started meanwhile") from None
+            raise RunSuperseded("another run of this company holds its lock now") from None
 
 
 def queue() -> Queue:
-    st = _state()
+    st = qbo_state()
     return Queue(st.settings.queue, connection=st.redis)
 
 
-def active_run(session: Session, profile_id: int) -> SyncRun | None:
-    """The profile's queued or running run, if it is really alive (else it is marked failed)."""
+def _job_alive(job_id: str | None) -> bool:
+    if not job_id:
+        return False
+    try:
+        status = Job.fetch(job_id, connection=qbo_state().redis).get_status(refresh=True)
+    except NoSuchJobError:
+        return False
+    return status in ALIVE
+
+
+def _enqueue(run: SyncRun, depends_on: Job | None = None) -> None:
+    run.job_id = f"qbo-sync-run-{run.id}-{(run.attempts or 0) + 1}"
+    dependency = Dependency(jobs=[depends_on], allow_failure=True) if depends_on else None
+    qbo_state().db.session.commit()
+    queue().enqueue(
+        sync_company,
+        run.id,
+        job_id=run.job_id,
+        job_timeout=JOB_TIMEOUT,
+        depends_on=dependency,
+        result_ttl=86400,
+    )
+
+
+def active_run(session: Session, company_id: int | None) -> SyncRun | None:
+    """The company's queued or running run; one whose worker died is queued again."""
+    if company_id is None:
+        return None
     run = session.scalar(
         sa.select(SyncRun)
         .where(
-            SyncRun.profile_id == profile_id,
+            SyncRun.company_id == company_id,
             SyncRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]),
         )
         .order_by(SyncRun.id.desc())
     )
     if run is None:
         return None
-    st = _state()
-    if run.status is RunStatus.RUNNING and st.redis.exists(run_lock_key(profile_id)):
-        return run
-    if run.status is RunStatus.QUEUED and run.job_id:
+    resume_if_dead(run)
+    return run
+
+
+def resume_if_dead(run: SyncRun) -> bool:
+    """Queue the run again when nothing runs it: a running one whose lock lapsed (its worker
+    sends a heartbeat with every request), a queued one whose job is gone."""
+    st = qbo_state()
+    if not _looks_dead(run):
+        return False
+    with st.redis.lock(f"qbo_sync:resume-lock:{run.company_id}", timeout=30, blocking_timeout=30):
+        st.db.session.refresh(run)
+        if not _looks_dead(run):
+            return False
+        log.warning("run %s of company %s lost its worker; queued again", run.id, run.company_id)
+        _enqueue(run)
+        return True
+
+
+def _looks_dead(run: SyncRun) -> bool:
+    if run.status is RunStatus.RUNNING:
+        return not qbo_state().redis.exists(run_lock_key(run.company_id)) and not _queued(run)
+    return run.status is RunStatus.QUEUED and not _job_alive(run.job_id)
+
+
+def _queued(run: SyncRun) -> bool:
+    """A job of the run waits in the queue (resumed already, not started yet)."""
+    if not run.job_id:
+        return False
+    try:
+        status = Job.fetch(run.job_id, connection=qbo_state().redis).get_status(refresh=True)
+    except NoSuchJobError:
+        return False
+    return status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+
+def resume_dead_runs() -> int:
+    """Every queued or running run that nothing runs is queued again; how many were."""
+    session = qbo_state().db.session
+    runs = session.scalars(
+        sa.select(SyncRun).where(SyncRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+    ).all()
+    return sum(resume_if_dead(run) for run in runs)
+
+
+class ResumingWorker(SimpleWorker):
+    """An RQ worker that, at start and at each maintenance pass, resumes runs left behind by a
+    worker that died (its lock lapsed and no job of it is alive)."""
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
         try:
-            status = Job.fetch(run.job_id, connection=st.redis).get_status(refresh=True)
-        except NoSuchJobError:
-            status = None
-        if status in (JobStatus.QUEUED, JobStatus.DEFERRED, JobStatus.SCHEDULED, JobStatus.STARTED):
-            return run
-    run.status = RunStatus.FAILED
-    run.message = "The worker running this synchronization stopped; start it again to resume."
-    run.ended_at = utcnow()
-    session.commit()
-    return None
+            resumed = resume_dead_runs()
+        except Exception:  # noqa: BLE001 - maintenance must never kill the worker
+            log.exception("resuming lost runs failed; trying again at the next pass")
+            return
+        if resumed:
+            log.info("resumed %d run(s) of lost workers", resumed)
 
 
 def start_sync(
@@ -143,48 +218,54 @@ def start_sync(
     trigger: str = "manual",
     depends_on: Job | None = None,
 ) -> tuple[SyncRun, bool]:
-    """Queue a run for the profile; (run, False) when one is already queued or running."""
-    st = _state()
+    """Queue a run of the profile's company; (run, False) when one is already on its way."""
+    company = profile.company
+    if company is None:
+        raise ConnectionProblem("This profile is not connected to a QuickBooks company.")
+    return start_company_sync(
+        company, profile, sale_ids=sale_ids, trigger=trigger, depends_on=depends_on
+    )
+
+
+def start_company_sync(
+    company: Company,
+    profile: SyncProfile | None = None,
+    *,
+    sale_ids: Sequence[str] | None = None,
+    trigger: str = "manual",
+    depends_on: Job | None = None,
+) -> tuple[SyncRun, bool]:
+    st = qbo_state()
     session = st.db.session
-    with st.redis.lock(f"qbo_sync:start-lock:{profile.id}", timeout=30, blocking_timeout=30):
-        running = active_run(session, profile.id)
+    with st.redis.lock(f"qbo_sync:start-lock:{company.id}", timeout=30, blocking_timeout=30):
+        running = active_run(session, company.id)
         if running is not None:
             return running, False
         run = SyncRun(
-            profile_id=profile.id,
+            company_id=company.id,
+            profile_id=profile.id if profile is not None else None,
             status=RunStatus.QUEUED,
             trigger=trigger,
-            realm_id=profile.realm_id,
+            realm_id=company.realm_id,
             sale_ids=[str(s) for s in sale_ids] if sale_ids is not None else None,
         )
         session.add(run)
         session.commit()
-        job_id = f"qbo-sync-run-{run.id}"
-        run.job_id = job_id
-        session.commit()
-        dependency = Dependency(jobs=[depends_on], allow_failure=True) if depends_on else None
-        queue().enqueue(
-            sync_profile,
-            run.id,
-            job_id=job_id,
-            job_timeout=JOB_TIMEOUT,
-            depends_on=dependency,
-            result_ttl=86400,
-        )
+        _enqueue(run, depends_on)
         return run, True
 
 
 def start_sync_all(trigger: str = "manual") -> list[tuple[SyncRun, bool]]:
-    """One run per connected profile, one after another (a failed one does not stop the next)."""
-    session = _state().db.session
-    profiles = session.scalars(sa.select(SyncProfile).order_by(SyncProfile.id)).all()
+    """One run per connected company, one after another (a failed one does not stop the next)."""
+    session = qbo_state().db.session
+    companies = session.scalars(sa.select(Company).order_by(Company.id)).all()
     started: list[tuple[SyncRun, bool]] = []
     previous: Job | None = None
-    for profile in profiles:
-        if not profile.is_connected:
+    for company in companies:
+        if not company.is_connected or not company.profiles:
             continue
-        run, new = start_sync(profile, trigger=trigger, depends_on=previous)
+        run, new = start_company_sync(company, trigger=trigger, depends_on=previous)
         started.append((run, new))
         if new and run.job_id:
-            previous = Job.fetch(run.job_id, connection=_state().redis)
+            previous = Job.fetch(run.job_id, connection=qbo_state().redis)
     return started

@@ -95,17 +95,18 @@ def enum_column(enum: type[StrEnum], **kw: Any) -> Any:
     )
 
 
-class SyncProfile(TimestampMixin, Base):
-    """One QuickBooks company ("workbook") connected for one market segment, or for all."""
+class Company(TimestampMixin, Base):
+    """One QuickBooks company (realm): its OAuth grant and the mirror of what was written there.
 
-    __tablename__ = "qbo_sync_profile"
+    Several profiles may point at one company; they share its connection, its customers and
+    items, its documents and its run lock. `fence` grows by one for each run that takes the
+    company, so a run that was superseded finds out at its next commit.
+    """
+
+    __tablename__ = "qbo_sync_company"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # None means "all segments"; unique so each segment has at most one profile.
-    segment_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    segment_name: Mapped[str] = mapped_column(sa.String(200))
-    sync_after: Mapped[date | None]
-    realm_id: Mapped[str | None] = mapped_column(sa.String(32))
+    realm_id: Mapped[str] = mapped_column(sa.String(32), unique=True)
     company_name: Mapped[str | None] = mapped_column(sa.String(200))
     connected_at: Mapped[datetime | None]
     # Fernet tokens (see connection.tokens); never the plain token.
@@ -114,6 +115,33 @@ class SyncProfile(TimestampMixin, Base):
     refresh_token_enc: Mapped[str | None] = mapped_column(sa.Text)
     refresh_token_expires_at: Mapped[datetime | None]
     reconnect_needed: Mapped[bool] = mapped_column(default=False)
+    fence: Mapped[int] = mapped_column(default=0)
+
+    profiles: Mapped[list[SyncProfile]] = relationship(
+        back_populates="company", order_by="SyncProfile.segment_name"
+    )
+
+    @property
+    def is_connected(self) -> bool:
+        return bool(self.refresh_token_enc and not self.reconnect_needed)
+
+    @property
+    def label(self) -> str:
+        return self.company_name or f"company {self.realm_id}"
+
+
+class SyncProfile(TimestampMixin, Base):
+    """A scope (one market segment, or all, and a Sync Data After date) and its accounts,
+    synchronized into one QuickBooks company ("workbook")."""
+
+    __tablename__ = "qbo_sync_profile"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None means "all segments"; unique so each segment has at most one profile.
+    segment_key: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    segment_name: Mapped[str] = mapped_column(sa.String(200))
+    sync_after: Mapped[date | None]
+    company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qbo_sync_company.id"), index=True)
     ar_account_id: Mapped[str | None] = mapped_column(sa.String(32))
     ar_account_name: Mapped[str | None] = mapped_column(sa.String(200))
     income_account_id: Mapped[str | None] = mapped_column(sa.String(32))
@@ -121,22 +149,36 @@ class SyncProfile(TimestampMixin, Base):
     deposit_account_id: Mapped[str | None] = mapped_column(sa.String(32))
     deposit_account_name: Mapped[str | None] = mapped_column(sa.String(200))
 
-    runs: Mapped[list[SyncRun]] = relationship(
-        back_populates="profile", order_by="SyncRun.id.desc()", lazy="dynamic"
-    )
+    company: Mapped[Company | None] = relationship(back_populates="profiles")
+
+    @property
+    def realm_id(self) -> str | None:
+        return self.company.realm_id if self.company is not None else None
+
+    @property
+    def company_name(self) -> str | None:
+        return self.company.company_name if self.company is not None else None
+
+    @property
+    def reconnect_needed(self) -> bool:
+        return bool(self.company is not None and self.company.reconnect_needed)
 
     @property
     def is_connected(self) -> bool:
-        return bool(self.realm_id and self.refresh_token_enc and not self.reconnect_needed)
+        return bool(self.company is not None and self.company.is_connected)
 
 
 class SyncRun(TimestampMixin, Base):
-    """One synchronization of one profile; its phases are the "Synchronization Details"."""
+    """One synchronization of one company; its phases are the "Synchronization Details".
+
+    `profile_id` is the profile whose button (or command) started it, if any.
+    """
 
     __tablename__ = "qbo_sync_run"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    profile_id: Mapped[int] = mapped_column(sa.ForeignKey("qbo_sync_profile.id"), index=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("qbo_sync_company.id"), index=True)
+    profile_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qbo_sync_profile.id"))
     realm_id: Mapped[str | None] = mapped_column(sa.String(32))
     status: Mapped[RunStatus] = enum_column(RunStatus, default=RunStatus.QUEUED)
     trigger: Mapped[str] = mapped_column(sa.String(32), default="manual")
@@ -151,11 +193,22 @@ class SyncRun(TimestampMixin, Base):
     message: Mapped[str | None] = mapped_column(sa.Text)
     # Requests the run made: requests, reads, writes, batches, retries, throttled (429s seen), ...
     stats: Mapped[dict[str, int] | None] = mapped_column(sa.JSON)
+    # Differences the read-back after the run found (plain words), if any.
+    problems: Mapped[list[str] | None] = mapped_column(sa.JSON)
+    # The fencing token this run holds for its company (0 until it starts).
+    fence: Mapped[int] = mapped_column(default=0)
+    # How many times a worker (re)started it; above 1 it was resumed after a lost worker.
+    attempts: Mapped[int] = mapped_column(default=0)
 
-    profile: Mapped[SyncProfile] = relationship(back_populates="runs")
+    company: Mapped[Company] = relationship()
+    profile: Mapped[SyncProfile | None] = relationship()
     phases: Mapped[list[SyncRunPhase]] = relationship(
         back_populates="run", order_by="SyncRunPhase.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def label(self) -> str:
+        return self.company.label if self.company is not None else f"run {self.id}"
 
 
 class SyncRunPhase(Base):
@@ -178,31 +231,87 @@ class SyncRunPhase(Base):
     run: Mapped[SyncRun] = relationship(back_populates="phases")
 
 
-class SyncRecord(TimestampMixin, Base):
-    """What the plugin knows of one local record in one company: its QuickBooks twin and outcome.
+class DocKind(StrEnum):
+    """The kinds of QuickBooks documents the plugin writes, each keyed by a CRM id or a name."""
 
-    Kept per (profile, realm) so clearing a connection and reconnecting to the same company
-    finds the same twins, while a different company starts clean.
+    CUSTOMER = "customer"  # local id: CRM customer id
+    ITEM = "item"  # local id: name key of the item name
+    PAYMENT_METHOD = "paymethod"  # local id: name key of the method's name
+    INVOICE = "invoice"  # local id: CRM sale id
+    PAYMENT = "payment"  # local id: CRM receipt id
+    CREDIT_MEMO = "credit_memo"  # local id: CRM adjustment id (one that reduces the balance)
+    CREDIT_APPLICATION = "credit_app"  # local id: CRM adjustment id (the zero Payment applying it)
+
+    @property
+    def entity(self) -> str:
+        return DOC_ENTITIES[self]
+
+
+DOC_ENTITIES = {
+    DocKind.CUSTOMER: "Customer",
+    DocKind.ITEM: "Item",
+    DocKind.PAYMENT_METHOD: "PaymentMethod",
+    DocKind.INVOICE: "Invoice",
+    DocKind.PAYMENT: "Payment",
+    DocKind.CREDIT_MEMO: "CreditMemo",
+    DocKind.CREDIT_APPLICATION: "Payment",
+}
+SALE_DOC_KINDS = (
+    DocKind.INVOICE,
+    DocKind.PAYMENT,
+    DocKind.CREDIT_MEMO,
+    DocKind.CREDIT_APPLICATION,
+)
+
+
+class OpKind(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    VOID = "void"
+    DELETE = "delete"
+
+
+class SyncDocument(TimestampMixin, Base):
+    """One QuickBooks document of one company: what we last wrote there, and the journal.
+
+    Recorded state: `qbo_id`, `sync_token`, `payload_hash` and `facts` of the last write
+    QuickBooks confirmed, and whether the document is `live` (not voided or deleted).
+    Journal: at most one operation in flight (`op_*`): its kind, its exact body, the hash it
+    settles with and its request id. Before anything new is planned for the document, an
+    operation in flight is resent byte for byte under its own request id and settled.
     """
 
-    __tablename__ = "qbo_sync_record"
-    __table_args__ = (sa.UniqueConstraint("profile_id", "realm_id", "kind", "local_id"),)
+    __tablename__ = "qbo_sync_document"
+    __table_args__ = (sa.UniqueConstraint("company_id", "kind", "local_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    profile_id: Mapped[int] = mapped_column(sa.ForeignKey("qbo_sync_profile.id"), index=True)
-    realm_id: Mapped[str] = mapped_column(sa.String(32))
-    kind: Mapped[str] = mapped_column(sa.String(16))
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("qbo_sync_company.id"))
+    kind: Mapped[DocKind] = enum_column(DocKind)
     local_id: Mapped[str] = mapped_column(sa.String(64))
-    qbo_type: Mapped[str | None] = mapped_column(sa.String(32))
+    # The CRM sale a transaction belongs to (as last planned); None for customers and lists.
+    sale_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # The profile whose scope last planned it (for the page's grouping).
+    profile_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qbo_sync_profile.id"))
     qbo_id: Mapped[str | None] = mapped_column(sa.String(32))
     sync_token: Mapped[str | None] = mapped_column(sa.String(16))
     payload_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    payload_version: Mapped[int] = mapped_column(default=0)
+    live: Mapped[bool] = mapped_column(default=False)
+    # What the last confirmed write said, for planning and checking: amounts, links, customer.
+    facts: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    # Operations journaled so far; each new one takes the next number for its request id.
+    generation: Mapped[int] = mapped_column(default=0)
+    op_kind: Mapped[OpKind | None] = enum_column(OpKind, nullable=True)
+    op_body: Mapped[str | None] = mapped_column(sa.Text)
+    op_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    op_facts: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    op_request_id: Mapped[str | None] = mapped_column(sa.String(50))
+    op_include: Mapped[str | None] = mapped_column(sa.String(40))
+    op_batch_id: Mapped[str | None] = mapped_column(sa.String(50))
+    op_bid: Mapped[str | None] = mapped_column(sa.String(10))
+    op_run_id: Mapped[int | None]
     status: Mapped[RecordStatus] = enum_column(RecordStatus, default=RecordStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
-    request_id: Mapped[str | None] = mapped_column(sa.String(50))
     dirty: Mapped[bool] = mapped_column(default=False)  # changed in the CRM since last push
-    deleted: Mapped[bool] = mapped_column(default=False)  # gone (or cancelled) in the CRM
     cleaned: Mapped[str | None] = mapped_column(sa.Text)  # what was changed to suit QuickBooks
     # The name used in QuickBooks when it had to differ from the mapped one (a name clash).
     qbo_name: Mapped[str | None] = mapped_column(sa.String(500))
@@ -211,13 +320,19 @@ class SyncRecord(TimestampMixin, Base):
     error_detail: Mapped[str | None] = mapped_column(sa.Text)
     error_element: Mapped[str | None] = mapped_column(sa.String(200))
     intuit_tid: Mapped[str | None] = mapped_column(sa.String(100))
-    # The request id of the write QuickBooks refused (request_id is only the one in flight).
+    # The request id of the write QuickBooks refused.
     error_request_id: Mapped[str | None] = mapped_column(sa.String(50))
     explanation: Mapped[str | None] = mapped_column(sa.Text)  # plain words for the bookkeeper
     # Why it did not get through at the root: its own reason when FAILED, when BLOCKED the root
-    # cause of the record it waits for (so failures group by what must be fixed).
+    # cause of the document it waits for (so failures group by what must be fixed).
     root_cause: Mapped[str | None] = mapped_column(sa.Text)
     last_run_id: Mapped[int | None]
 
+    @property
+    def in_flight(self) -> bool:
+        return self.op_request_id is not None
 
-sa.Index("ix_qbo_sync_record_status", SyncRecord.profile_id, SyncRecord.status)
+
+sa.Index("ix_qbo_sync_document_status", SyncDocument.company_id, SyncDocument.status)
+sa.Index("ix_qbo_sync_document_sale", SyncDocument.company_id, SyncDocument.sale_id)
+sa.Index("ix_qbo_sync_document_inflight", SyncDocument.company_id, SyncDocument.op_request_id)

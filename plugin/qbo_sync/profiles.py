@@ -1,6 +1,7 @@
-"""Connection profiles: one per market segment (or all); connecting, settings, clearing.
+"""Connection profiles and companies: connecting, sharing a company, settings, clearing.
 
-Shared by the CLI and the admin page, so both follow the same rules.
+A profile is a scope (one market segment or all, Sync Data After) and its accounts; it points
+at a company, which holds the OAuth grant. Shared by the CLI and the admin page.
 """
 
 from __future__ import annotations
@@ -12,21 +13,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
+from .client import QBOClient
 from .config import Settings
-from .connection import TokenCipher, apply_token_set, exchange_code, revoke
+from .connection import CompanyTokens, TokenCipher, apply_token_set, exchange_code, revoke
 from .errors import ConnectionProblem, QBOSyncError
-from .extension import QBOSyncState
-from .models import SyncProfile, utcnow
+from .models import Company, SyncProfile, utcnow
+from .state import QBOSyncState, qbo_state
 
 ALL_SEGMENTS = "All segments"
 log = logging.getLogger(__name__)
 
-
-def qbo_state() -> QBOSyncState:
-    return current_app.extensions["qbo_sync"]  # type: ignore[no-any-return]
+__all__ = ["QBOSyncState", "qbo_state"]
 
 
 def find_profile(session: Session, segment_key: str | None) -> SyncProfile | None:
@@ -69,6 +68,39 @@ def parse_redirect(url: str) -> dict[str, str]:
     return {k: v[0] for k, v in query.items() if v}
 
 
+def connected_companies(session: Session) -> list[Company]:
+    return list(
+        session.scalars(
+            sa.select(Company)
+            .where(Company.refresh_token_enc.is_not(None))
+            .order_by(Company.company_name, Company.id)
+        )
+    )
+
+
+def check_overlap(profile: SyncProfile, company: Company) -> None:
+    """Two profiles of one company may not claim the same sales ("All segments" claims all)."""
+    for other in company.profiles:
+        if other.id == profile.id:
+            continue
+        if profile.segment_key is None or other.segment_key is None:
+            raise ConnectionProblem(
+                f"{profile.segment_name} and {other.segment_name} would both synchronize the "
+                f"same sales into {company.label}. A company can take either one profile for "
+                "all segments or profiles for separate segments; choose another company or "
+                f"clear {other.segment_name} first."
+            )
+
+
+def _company(session: Session, realm_id: str) -> Company:
+    company = session.scalar(sa.select(Company).where(Company.realm_id == realm_id))
+    if company is None:
+        company = Company(realm_id=realm_id)
+        session.add(company)
+        session.flush()
+    return company
+
+
 def complete_connection(
     session: Session,
     profile: SyncProfile,
@@ -78,48 +110,66 @@ def complete_connection(
     allow_other_company: bool = False,
     settings: Settings | None = None,
 ) -> SyncProfile:
-    """Exchange the code, store the tokens encrypted, and name the company connected.
+    """Exchange the code, store the company's tokens encrypted, and point the profile at it.
 
     `settings` are the ones the authorization URL was made with (its redirect URI must match).
-    Moving to another company revokes the old company's tokens first.
+    A company connected already gets the new grant (the one it replaces is revoked).
     """
     st = qbo_state()
     settings = settings or st.settings
-    if profile.realm_id and profile.realm_id != realm_id:
+    if profile.company is not None and profile.company.realm_id != realm_id:
         if not allow_other_company:
             raise ConnectionProblem(
                 "This profile was connected to another QuickBooks company "
-                f"({profile.company_name or profile.realm_id}); confirm to connect a different one."
+                f"({profile.company.label}); confirm to connect a different one."
             )
-        clear_connection(session, profile)
+    company = _company(session, realm_id)
+    check_overlap(profile, company)
     tokens = exchange_code(settings, code, realm_id)
-    apply_token_set(profile, tokens, TokenCipher.from_settings(st.settings))
-    profile.realm_id = realm_id
-    profile.connected_at = utcnow()
+    old_refresh = company.refresh_token_enc
+    cipher = TokenCipher.from_settings(st.settings)
+    apply_token_set(company, tokens, cipher)
+    company.connected_at = utcnow()
+    previous = profile.company
+    profile.company = company
     session.commit()
-    profile.company_name = company_name(session, profile)
+    if old_refresh:
+        _revoke(cipher, old_refresh, company)
+    if previous is not None and previous.id != company.id:
+        _forget_if_unused(session, previous)
+    company.company_name = company_name(company) or company.company_name
     session.commit()
     return profile
 
 
-def client_for(session_factory: Any, profile: SyncProfile) -> Any:
-    from .client import QBOClient
-    from .connection import ProfileTokens
+def use_company(session: Session, profile: SyncProfile, company: Company) -> None:
+    """Point the profile at a company that is connected already (sharing its connection)."""
+    if not company.is_connected:
+        raise ConnectionProblem(f"{company.label} is not connected; use Setup Authentication.")
+    check_overlap(profile, company)
+    previous = profile.company
+    profile.company = company
+    session.commit()
+    if previous is not None and previous.id != company.id:
+        _forget_if_unused(session, previous)
 
+
+def client_for(company: Company) -> QBOClient:
     st = qbo_state()
-    tokens = ProfileTokens(session_factory, profile.id, st.settings, st.redis)
-    return QBOClient(st.settings, str(profile.realm_id), tokens, st.redis)
+    db = st.db
+    tokens = CompanyTokens(lambda: Session(db.engine), company.id, st.settings, st.redis)
+    return QBOClient(st.settings, company.realm_id, tokens, st.redis)
 
 
-def company_name(session: Session, profile: SyncProfile) -> str | None:
-    db = qbo_state().db
-    info = client_for(lambda: Session(db.engine), profile).company_info()
+def company_name(company: Company) -> str | None:
+    info = client_for(company).company_info()
     return str(info.get("CompanyName") or info.get("LegalName") or "") or None
 
 
 def accounts(profile: SyncProfile) -> list[dict[str, Any]]:
-    db = qbo_state().db
-    return list(client_for(lambda: Session(db.engine), profile).query_all("Account"))
+    if profile.company is None:
+        return []
+    return list(client_for(profile.company).query_all("Account"))
 
 
 def update_settings(
@@ -143,17 +193,37 @@ def update_settings(
     session.commit()
 
 
-def clear_connection(session: Session, profile: SyncProfile) -> None:
-    """Revoke the tokens at Intuit and forget them; what was pushed stays recorded."""
-    st = qbo_state()
-    if profile.refresh_token_enc:
-        cipher = TokenCipher.from_settings(st.settings)
-        try:
-            revoke(st.settings, cipher.decrypt(profile.refresh_token_enc))
-        except QBOSyncError as exc:  # revoked already, or Intuit unreachable: forget them anyway
-            log.warning("profile %s: tokens not revoked at Intuit (%s)", profile.id, exc)
-    profile.access_token_enc = profile.refresh_token_enc = None
-    profile.access_token_expires_at = profile.refresh_token_expires_at = None
-    profile.reconnect_needed = False
-    profile.connected_at = None
+def _revoke(cipher: TokenCipher, token_enc: str, company: Company) -> None:
+    try:
+        revoke(qbo_state().settings, cipher.decrypt(token_enc))
+    except QBOSyncError as exc:  # revoked already, or Intuit unreachable: forget it anyway
+        log.warning("company %s: token not revoked at Intuit (%s)", company.id, exc)
+
+
+def _forget_if_unused(session: Session, company: Company) -> None:
+    session.refresh(company)
+    if not company.profiles:
+        forget_company(session, company)
+
+
+def forget_company(session: Session, company: Company) -> None:
+    """Revoke the company's tokens at Intuit and forget them; what was pushed stays recorded."""
+    if company.refresh_token_enc:
+        _revoke(TokenCipher.from_settings(qbo_state().settings), company.refresh_token_enc, company)
+    company.access_token_enc = company.refresh_token_enc = None
+    company.access_token_expires_at = company.refresh_token_expires_at = None
+    company.reconnect_needed = False
+    company.connected_at = None
     session.commit()
+
+
+def clear_connection(session: Session, profile: SyncProfile) -> None:
+    """Detach the profile from its company; the company's grant is revoked and forgotten when
+    no other profile uses it. What was pushed stays recorded with the company, so connecting
+    it again writes no duplicates."""
+    company = profile.company
+    if company is None:
+        return
+    profile.company = None
+    session.commit()
+    _forget_if_unused(session, company)

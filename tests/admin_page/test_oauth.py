@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 import time
 
+import sqlalchemy as sa
 from flask import g
 from flask.testing import FlaskClient
 from qbo_emulator.testing import EmulatorProcess
-from qbo_sync.models import SyncProfile
+from qbo_sync.models import Company, SyncProfile
 from qbo_sync.oauth_state import SESSION_STATES
 
 from crm.models import db
@@ -28,9 +29,9 @@ from tests.conftest import PASSWORD, csrf_token
 
 def _nothing_stored(profile: SyncProfile) -> None:
     db.session.refresh(profile)
+    assert profile.company_id is None
     assert profile.realm_id is None and profile.company_name is None
-    assert profile.access_token_enc is None and profile.refresh_token_enc is None
-    assert profile.connected_at is None
+    assert db.session.scalar(sa.select(sa.func.count(Company.id))) == 0
 
 
 def test_the_callback_connects_the_chosen_company_and_shows_it(
@@ -44,8 +45,11 @@ def test_the_callback_connects_the_chosen_company_and_shows_it(
     db.session.refresh(profile)
     assert profile.realm_id == emulator.realm_ids["Company B"]
     assert profile.company_name == "Company B"
-    assert profile.is_connected and profile.connected_at is not None
-    assert profile.access_token_expires_at and profile.refresh_token_expires_at
+    company = profile.company
+    assert company is not None
+    assert profile.is_connected and company.connected_at is not None
+    assert company.access_token_enc and company.refresh_token_enc
+    assert company.access_token_expires_at and company.refresh_token_expires_at
     listing = flashes(page(signed_in))
     assert "Connected to Company B" in listing
     assert emulator.realm_ids["Company B"] in listing
@@ -61,7 +65,8 @@ def test_a_replayed_state_is_refused(
     assert cookie_before is not None
     assert signed_in.get(callback).status_code == 302
     db.session.refresh(profile)
-    connected_at = profile.connected_at
+    assert profile.company is not None
+    connected_at = profile.company.connected_at
     assert connected_at is not None
 
     again = flashes(signed_in.get(callback, follow_redirects=True).get_data(as_text=True))
@@ -71,7 +76,8 @@ def test_a_replayed_state_is_refused(
     replay = flashes(signed_in.get(callback, follow_redirects=True).get_data(as_text=True))
     assert "already completed; it cannot be used twice" in replay
     db.session.refresh(profile)
-    assert profile.connected_at == connected_at
+    db.session.refresh(profile.company)
+    assert profile.company.connected_at == connected_at
 
 
 def test_a_forged_state_is_refused_and_stores_nothing(

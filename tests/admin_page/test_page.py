@@ -9,7 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from qbo_emulator.testing import EmulatorProcess
-from qbo_sync.models import RunStatus, SyncProfile, SyncRecord, SyncRun
+from qbo_sync.models import RunStatus, SyncDocument, SyncProfile, SyncRun
 
 from crm.models import MarketSegment, Sale, db
 from tests.admin_page.conftest import (
@@ -163,20 +163,30 @@ def test_synchronize_all_and_clear_connection(
     post(signed_in, f"{PAGE}sync-all")
     html = page(signed_in)
     assert "Synchronizing 2 connected profile(s) one after another." in html
-    assert len(re.findall(r'class="qbo-run" data-profile="\d+"', html)) == 2
+    # one banner row per company's run, each with the id progress.js finds it by
+    rows = re.findall(r'class="qbo-run" data-([a-z-]+)="([^"]*)"', html)
+    assert len(rows) == 2 and all(value.isdigit() for _, value in rows), rows
+    assert len(set(rows)) == 2
     work()
     assert "Syncing with QBO" not in page(signed_in)
+    db.session.refresh(roofing)
+    company = roofing.company
+    assert company is not None and company.realm_id == emulator.realm_ids["Company A"]
     pushed = db.session.scalar(
-        sa.select(sa.func.count(SyncRecord.id)).where(SyncRecord.profile_id == roofing.id)
+        sa.select(sa.func.count(SyncDocument.id)).where(SyncDocument.company_id == company.id)
     )
     assert pushed
 
     post(signed_in, f"{PAGE}{roofing.id}/clear")
     db.session.refresh(roofing)
-    assert not roofing.is_connected and roofing.refresh_token_enc is None
-    assert roofing.realm_id == emulator.realm_ids["Company A"]  # kept, with what was pushed
+    db.session.refresh(company)
+    assert not roofing.is_connected and roofing.company_id is None
+    # no other profile uses Company A: its grant is forgotten, the company and what was
+    # pushed there are kept
+    assert company.refresh_token_enc is None and company.access_token_enc is None
+    assert company.realm_id == emulator.realm_ids["Company A"]
     after = db.session.scalar(
-        sa.select(sa.func.count(SyncRecord.id)).where(SyncRecord.profile_id == roofing.id)
+        sa.select(sa.func.count(SyncDocument.id)).where(SyncDocument.company_id == company.id)
     )
     assert after == pushed
     text = flashes(page(signed_in))

@@ -82,12 +82,13 @@ def test_no_token_or_secret_in_the_page_or_the_status_json(
     db.session.refresh(profile)
     start_sync(profile)  # queued: the banner and the JSON show it
     cipher = TokenCipher.from_settings(app.extensions["qbo_sync"].settings)
-    assert profile.access_token_enc and profile.refresh_token_enc
+    company = profile.company
+    assert company is not None and company.access_token_enc and company.refresh_token_enc
     secrets = [
-        cipher.decrypt(profile.access_token_enc),
-        cipher.decrypt(profile.refresh_token_enc),
-        profile.access_token_enc,
-        profile.refresh_token_enc,
+        cipher.decrypt(company.access_token_enc),
+        cipher.decrypt(company.refresh_token_enc),
+        company.access_token_enc,
+        company.refresh_token_enc,
         CLIENT_SECRET,
         app.config["QBO_SYNC_TOKEN_KEY"],
         app.config["SECRET_KEY"],

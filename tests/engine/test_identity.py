@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Flask
 from qbo_emulator.testing import EmulatorProcess
 from qbo_sync.jobs import start_sync
-from qbo_sync.models import RecordStatus, RunStatus, SyncRecord, SyncRun
+from qbo_sync.models import DocKind, RecordStatus, RunStatus, SyncDocument, SyncRun
 
 from crm.models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, db
 from tests.engine.conftest import books, connect, money, work
@@ -46,8 +46,8 @@ def _sale(customer: Customer, number: str, amount: str, receipt: str | None = No
     return sale
 
 
-def _record(kind: str, local_id: int) -> SyncRecord:
-    rec = db.session.scalar(sa.select(SyncRecord).filter_by(kind=kind, local_id=str(local_id)))
+def _record(kind: DocKind, local_id: int) -> SyncDocument:
+    rec = db.session.scalar(sa.select(SyncDocument).filter_by(kind=kind, local_id=str(local_id)))
     assert rec is not None
     return rec
 
@@ -97,15 +97,15 @@ def test_name_and_number_clashes(crm: Flask, emulator: EmulatorProcess) -> None:
     customers = {c["DisplayName"]: c for c in qbo.all("Customer")}
     assert "Zoë Adams" in customers and f"Emily Platt (C-{emily.id})" in customers
     assert "Emily Platt" not in customers  # that name belongs to an employee
-    linked = _record("customer", zoe.id)
+    linked = _record(DocKind.CUSTOMER, zoe.id)
     assert linked.qbo_id == theirs["Id"] and "linked" in (linked.cleaned or "")
     assert money(customers["Zoë Adams"]["Balance"]) == Decimal("350.00")  # 50 theirs + 300 ours
 
-    failed = _record("sale", clash.id)
+    failed = _record(DocKind.INVOICE, clash.id)
     assert failed.status is RecordStatus.FAILED and failed.error_code == "6140"
     assert "already has this number" in (failed.explanation or "")
     assert failed.intuit_tid and failed.error_request_id
-    blocked = _record("receipt", clash.receipts[0].id)
+    blocked = _record(DocKind.PAYMENT, clash.receipts[0].id)
     assert blocked.status is RecordStatus.BLOCKED
     assert blocked.explanation and blocked.explanation.startswith("Waiting for sale S9001")
     assert blocked.root_cause == failed.explanation  # what must be fixed is the sale's number
@@ -118,6 +118,6 @@ def test_name_and_number_clashes(crm: Flask, emulator: EmulatorProcess) -> None:
     start_sync(profile)
     work()
     db.session.expire_all()
-    assert _record("sale", clash.id).status is RecordStatus.SYNCED
-    assert _record("receipt", clash.receipts[0].id).status is RecordStatus.SYNCED
+    assert _record(DocKind.INVOICE, clash.id).status is RecordStatus.SYNCED
+    assert _record(DocKind.PAYMENT, clash.receipts[0].id).status is RecordStatus.SYNCED
     assert "R9001" in [p.get("PaymentRefNum") for p in qbo.all("Payment")]

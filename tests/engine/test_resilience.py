@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask import Flask
 from qbo_emulator.testing import EmulatorProcess
 from qbo_sync.jobs import start_sync
-from qbo_sync.models import RecordStatus, RunStatus, SyncProfile, SyncRecord, SyncRun
+from qbo_sync.models import DocKind, RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
 
 from crm.models import Customer, MarketSegment, Product, Sale, SaleLine, db
 from crm.seed import seed
@@ -67,13 +67,13 @@ def test_expired_tokens_are_refreshed_and_the_rotated_one_is_kept(
     crm: Flask, emulator: EmulatorProcess
 ) -> None:
     profile = connect(emulator, "Roofing", "Company A")
-    before = profile.refresh_token_enc
+    before = profile.company.refresh_token_enc
     emulator.expire_tokens()
     start_sync(profile)
     work()
     assert _last_run().status is RunStatus.SUCCEEDED
     db.session.refresh(profile)
-    assert profile.refresh_token_enc != before  # the rotated refresh token was saved
+    assert profile.company.refresh_token_enc != before  # the rotated refresh token was saved
     _check_company(emulator, "Company A", _roofing())
     emulator.expire_tokens()  # and it works: a later run refreshes with the saved one
     start_sync(profile)
@@ -204,7 +204,9 @@ def test_an_unanswered_batch_is_replayed_even_when_part_of_it_left_the_scope(
     assert _last_run().status is RunStatus.SUCCEEDED
     customers = qbo.all("Customer")
     assert sorted(c["DisplayName"] for c in customers) == ["Ann Lee", "Bob Ray"]  # no twin
-    rec = db.session.scalar(sa.select(SyncRecord).filter_by(kind="customer", local_id=str(ann.id)))
+    rec = db.session.scalar(
+        sa.select(SyncDocument).filter_by(kind=DocKind.CUSTOMER, local_id=str(ann.id))
+    )
     assert rec is not None and rec.status is RecordStatus.SYNCED
     assert rec.qbo_id == next(c["Id"] for c in customers if c["DisplayName"] == "Ann Lee")
     assert [i["DocNumber"] for i in qbo.all("Invoice")] == ["S1"]

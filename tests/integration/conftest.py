@@ -15,9 +15,9 @@ import redis
 import sqlalchemy as sa
 from qbo_sync.client import QBOClient
 from qbo_sync.config import Settings
-from qbo_sync.connection import ProfileTokens, apply_token_set, exchange_code, generate_key
+from qbo_sync.connection import CompanyTokens, apply_token_set, exchange_code, generate_key
 from qbo_sync.connection.tokens import TokenCipher
-from qbo_sync.models import Base, SyncProfile
+from qbo_sync.models import Base, Company
 from qbo_sync.redis_conn import connect, embedded_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -109,7 +109,7 @@ def session_factory(tmp_path: Path) -> Iterator[Callable[[], Session]]:
 
 @dataclass
 class Connected:
-    profile_id: int
+    company_id: int
     realm_id: str
     settings: Settings
     session_factory: Callable[[], Session]
@@ -129,11 +129,11 @@ def connect_profile(
     realm_id = query["realmId"][0]
     tokens = exchange_code(settings, query["code"][0], realm_id)
     with session_factory() as session:
-        profile = SyncProfile(segment_key=segment, segment_name=segment.title(), realm_id=realm_id)
-        apply_token_set(profile, tokens, TokenCipher.from_settings(settings))
-        session.add(profile)
+        company = Company(realm_id=realm_id, company_name=company)
+        apply_token_set(company, tokens, TokenCipher.from_settings(settings))
+        session.add(company)
         session.commit()
-        return Connected(profile.id, realm_id, settings, session_factory)
+        return Connected(company.id, realm_id, settings, session_factory)
 
 
 @pytest.fixture
@@ -151,13 +151,13 @@ def client(connected: Connected, client_for: Callable[..., QBOClient]) -> QBOCli
 
 
 @pytest.fixture
-def tokens_for(redis_conn: redis.Redis, key_prefix: str) -> Callable[..., ProfileTokens]:
-    """`tokens_for(connected, **kw)`: a ProfileTokens, as one worker would build it."""
+def tokens_for(redis_conn: redis.Redis, key_prefix: str) -> Callable[..., CompanyTokens]:
+    """`tokens_for(connected, **kw)`: a CompanyTokens, as one worker would build it."""
 
-    def build(conn: Connected, **kw: object) -> ProfileTokens:
-        return ProfileTokens(
+    def build(conn: Connected, **kw: object) -> CompanyTokens:
+        return CompanyTokens(
             conn.session_factory,
-            conn.profile_id,
+            conn.company_id,
             conn.settings,
             redis_conn,
             key_prefix=key_prefix,
@@ -169,7 +169,7 @@ def tokens_for(redis_conn: redis.Redis, key_prefix: str) -> Callable[..., Profil
 
 @pytest.fixture
 def client_for(
-    redis_conn: redis.Redis, key_prefix: str, tokens_for: Callable[..., ProfileTokens]
+    redis_conn: redis.Redis, key_prefix: str, tokens_for: Callable[..., CompanyTokens]
 ) -> Callable[..., QBOClient]:
     """`client_for(connected, **settings_overrides)`: a QBOClient with its own token source."""
 

@@ -15,7 +15,7 @@ from qbo_sync.client import BatchItem, Budget, QBOClient, sql_string
 from qbo_sync.config import Settings
 from qbo_sync.errors import ThrottledError, ValidationError
 from qbo_sync.mapping import (
-    request_id,
+    operation_request_id,
     to_qbo_credit_application,
     to_qbo_credit_memo,
     to_qbo_customer,
@@ -44,7 +44,7 @@ def customer(n: str, **kw: object) -> CustomerRecord:
 
 
 def rid(label: str) -> str:
-    return request_id(1, label, uuid.uuid4().hex, 1)
+    return operation_request_id("1", label, uuid.uuid4().hex, "create", 1)
 
 
 def count_named(client: QBOClient, name: str) -> int:

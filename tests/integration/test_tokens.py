@@ -13,15 +13,15 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from qbo_sync.client import QBOClient
 from qbo_sync.config import Settings
-from qbo_sync.connection import ProfileTokens, authorization_url, oauth, revoke
+from qbo_sync.connection import CompanyTokens, authorization_url, oauth, revoke
 from qbo_sync.connection.tokens import TokenCipher
 from qbo_sync.errors import ReconnectNeeded
-from qbo_sync.models import SyncProfile
+from qbo_sync.models import Company
 
 
-def stored(conn: Any) -> SyncProfile:
+def stored(conn: Any) -> Company:
     with conn.session_factory() as session:
-        profile = session.get(SyncProfile, conn.profile_id)
+        profile = session.get(Company, conn.company_id)
         assert profile is not None
         return profile
 
@@ -58,7 +58,7 @@ def test_tokens_are_stored_encrypted_and_reused(connected: Any, tokens_for) -> N
 def test_refresh_before_expiry_saves_the_rotated_token(connected: Any, tokens_for):
     cipher = TokenCipher(connected.settings.token_key)
     with connected.session_factory() as session:
-        profile = session.get(SyncProfile, connected.profile_id)
+        profile = session.get(Company, connected.company_id)
         old_refresh = cipher.decrypt(profile.refresh_token_enc)
         old_access = cipher.decrypt(profile.access_token_enc)
         profile.access_token_expires_at = datetime.now(UTC) + timedelta(minutes=4)
@@ -82,9 +82,9 @@ def test_two_workers_refreshing_at_once_make_one_refresh(
         return oauth.refresh(settings, refresh_token)
 
     workers = [
-        ProfileTokens(
+        CompanyTokens(
             connected.session_factory,
-            connected.profile_id,
+            connected.company_id,
             connected.settings,
             redis_conn,
             key_prefix=key_prefix,

@@ -4,28 +4,30 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from qbo_sync.mapping import batch_request_id, payload_hash, request_id
+from qbo_sync.mapping import batch_request_id, operation_request_id, payload_hash
 
 
-def test_request_id_is_deterministic_and_short() -> None:
-    rid = request_id(7, "customer", "1234", 3)
-    assert rid == request_id(7, "customer", "1234", 3)
-    assert rid.startswith("cus-") and len(rid) == 36
+def test_request_id_names_one_operation_and_is_short() -> None:
+    rid = operation_request_id("9130", "payment", "1234", "create", 3)
+    assert rid == operation_request_id("9130", "payment", "1234", "create", 3)
+    assert rid.startswith("payc-") and len(rid) == 36
     others = {
-        request_id(8, "customer", "1234", 3),
-        request_id(7, "sale", "1234", 3),
-        request_id(7, "customer", "1235", 3),
-        request_id(7, "customer", "1234", 4),
+        operation_request_id("9131", "payment", "1234", "create", 3),
+        operation_request_id("9130", "invoice", "1234", "create", 3),
+        operation_request_id("9130", "payment", "1235", "create", 3),
+        operation_request_id("9130", "payment", "1234", "void", 3),
+        operation_request_id("9130", "payment", "1234", "create", 4),
     }
-    assert rid not in others and len(others) == 4
-    assert len(request_id(123456789, "adjustment", "x" * 64, 10**9)) <= 36
+    assert rid not in others and len(others) == 5
+    assert len(operation_request_id("9" * 32, "credit_app", "x" * 64, "delete", 10**9)) <= 36
 
 
 def test_batch_request_id_ignores_member_order() -> None:
-    a = batch_request_id(7, "customer", [("1", 1), ("2", 1)])
-    assert a == batch_request_id(7, "customer", [("2", 1), ("1", 1)])
-    assert a != batch_request_id(7, "customer", [("1", 1), ("2", 2)])
-    assert len(a) == 36 and a.startswith("bcus-")
+    a = batch_request_id("9130", ["cusc-1", "cusc-2"])
+    assert a == batch_request_id("9130", ["cusc-2", "cusc-1"])
+    assert a != batch_request_id("9130", ["cusc-1", "cusc-3"])
+    assert a != batch_request_id("9131", ["cusc-1", "cusc-2"])
+    assert len(a) == 36 and a.startswith("b-")
 
 
 def test_payload_hash_is_canonical() -> None:

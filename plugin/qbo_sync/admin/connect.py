@@ -6,13 +6,12 @@ A mixin of QBOSyncView, which provides `_profile`, `_back`, `_settings` and `_bu
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from werkzeug.wrappers import Response
 
 from ..connection import TokenCipher, authorization_url
 from ..errors import QBOSyncError
-from ..extension import QBOSyncState
 from ..models import SyncProfile
 from ..oauth_state import (
     StateProblem,
@@ -23,10 +22,11 @@ from ..oauth_state import (
     take_connection,
 )
 from ..profiles import clear_connection, complete_connection
+from ..state import QBOSyncState, qbo_state
 
 
 def _state() -> QBOSyncState:
-    return current_app.extensions["qbo_sync"]  # type: ignore[no-any-return]
+    return qbo_state()
 
 
 class ConnectionRoutes:
@@ -143,10 +143,11 @@ class ConnectionRoutes:
         profile = self._profile(profile_id)
         if self._busy(profile):
             return self._back(profile)
+        company = profile.company_name or "QuickBooks"
         clear_connection(_state().db.session, profile)
         flash(
-            f"{profile.segment_name} is disconnected from {profile.company_name or 'QuickBooks'}; "
-            "what was pushed stays recorded, so reconnecting the same company pushes no "
+            f"{profile.segment_name} is disconnected from {company}; "
+            "what was pushed stays recorded with the company, so connecting it again pushes no "
             "duplicates.",
             "success",
         )

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..details import phase_lines
-from ..models import RecordStatus, RunStatus, SyncProfile, SyncRecord, SyncRun
+from ..models import DocKind, RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
 from ..source import RecordKind
 
 PHASE_NAMES = {
@@ -24,10 +24,10 @@ PHASE_NAMES = {
 KIND_WORDS = {
     "customer": ("customer", "customers"),
     "item": ("item", "items"),
-    "sale": ("sale", "sales"),
-    "receipt": ("receipt", "receipts"),
-    "adjustment": ("adjustment", "adjustments"),
-    "adjustment_app": ("adjustment application", "adjustment applications"),
+    "invoice": ("sale", "sales"),
+    "payment": ("receipt", "receipts"),
+    "credit_memo": ("adjustment", "adjustments"),
+    "credit_app": ("adjustment application", "adjustment applications"),
     "paymethod": ("payment method", "payment methods"),
 }
 OUTCOMES = {
@@ -40,11 +40,11 @@ OUTCOMES = {
 MAX_ROWS = 500
 # The kinds whose local id is a CRM row the host can link to.
 LINKABLE = {
-    "customer": RecordKind.CUSTOMER,
-    "sale": RecordKind.SALE,
-    "receipt": RecordKind.RECEIPT,
-    "adjustment": RecordKind.ADJUSTMENT,
-    "adjustment_app": RecordKind.ADJUSTMENT,
+    DocKind.CUSTOMER: RecordKind.CUSTOMER,
+    DocKind.INVOICE: RecordKind.SALE,
+    DocKind.PAYMENT: RecordKind.RECEIPT,
+    DocKind.CREDIT_MEMO: RecordKind.ADJUSTMENT,
+    DocKind.CREDIT_APPLICATION: RecordKind.ADJUSTMENT,
 }
 
 
@@ -70,7 +70,8 @@ def progress(run: SyncRun) -> dict[str, Any]:
     return {
         "run_id": run.id,
         "profile_id": run.profile_id,
-        "segment": run.profile.segment_name,
+        "company_id": run.company_id,
+        "segment": run.profile.segment_name if run.profile is not None else run.label,
         "status": run.status.value,
         "phase": phase,
         "done": done,
@@ -82,7 +83,7 @@ def progress(run: SyncRun) -> dict[str, Any]:
 
 @dataclass
 class FailureRow:
-    record: SyncRecord
+    record: SyncDocument
     kind_label: str
     url: str | None
     cause: str
@@ -107,7 +108,7 @@ class CauseGroup:
         return f"{self.cause.rstrip('.')}: {'; '.join(parts)}"
 
 
-def cause_of(rec: SyncRecord) -> str:
+def cause_of(rec: SyncDocument) -> str:
     """The root reason, as the engine kept it (for a blocked record, its parent's)."""
     if rec.root_cause:
         return rec.root_cause
@@ -124,17 +125,22 @@ class Failures:
 
 
 def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failures:
-    """Every failed or blocked record of the profile's current company, grouped by cause."""
-    if not profile.realm_id:
+    """Every failed or blocked document of the profile's scope in its company, by cause
+    (customers and lists, which several profiles share, on the company's first profile)."""
+    company = profile.company
+    if company is None:
         return Failures([], [], 0)
+    mine = SyncDocument.profile_id == profile.id
+    if company.profiles and company.profiles[0].id == profile.id:
+        mine = sa.or_(mine, SyncDocument.profile_id.is_(None))
     records = session.scalars(
-        sa.select(SyncRecord)
+        sa.select(SyncDocument)
         .where(
-            SyncRecord.profile_id == profile.id,
-            SyncRecord.realm_id == profile.realm_id,
-            SyncRecord.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]),
+            SyncDocument.company_id == company.id,
+            mine,
+            SyncDocument.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]),
         )
-        .order_by(SyncRecord.status.desc(), SyncRecord.kind, SyncRecord.id)
+        .order_by(SyncDocument.status.desc(), SyncDocument.kind, SyncDocument.id)
     ).all()
     groups: dict[str, CauseGroup] = {}
     rows = []
@@ -171,9 +177,11 @@ class ProfileCard:
         return f"{words}: {self.last.message}" if self.last.message else words
 
 
-def last_runs(session: Session, profile_id: int) -> tuple[SyncRun | None, SyncRun | None]:
-    """The profile's latest run, and its latest run that has ended."""
-    base = sa.select(SyncRun).where(SyncRun.profile_id == profile_id).order_by(SyncRun.id.desc())
+def last_runs(session: Session, company_id: int | None) -> tuple[SyncRun | None, SyncRun | None]:
+    """The company's latest run, and its latest run that has ended."""
+    if company_id is None:
+        return None, None
+    base = sa.select(SyncRun).where(SyncRun.company_id == company_id).order_by(SyncRun.id.desc())
     last = session.scalar(base.limit(1))
     finished = session.scalar(base.where(SyncRun.ended_at.is_not(None)).limit(1))
     return last, finished

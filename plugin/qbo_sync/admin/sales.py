@@ -17,23 +17,24 @@ from flask import current_app, flash, g
 from flask_admin.actions import action
 from markupsafe import Markup
 
-from ..models import RecordStatus, SyncProfile, SyncRecord
+from ..models import Company, DocKind, RecordStatus, SyncDocument, SyncProfile
 
 QBO_STATE_COLUMN = "qbo_state"
 STATE_LABEL = "QuickBooks"
 # Worst first: a sale in two profiles (its segment's and "All segments") shows the worse state.
-STATES = ("failed", "blocked", "needs update", "pending", "synced", "not pushed")
+STATES = ("failed", "blocked", "needs update", "pending", "synced", "voided", "not pushed")
 BADGES = {
     "failed": "badge-danger",
     "blocked": "badge-warning",
     "needs update": "badge-info",
     "pending": "badge-light",
     "synced": "badge-success",
+    "voided": "badge-secondary",
     "not pushed": "badge-secondary",
 }
 
 
-def record_state(rec: SyncRecord) -> str:
+def record_state(rec: SyncDocument) -> str:
     if rec.status is RecordStatus.FAILED:
         return "failed"
     if rec.status is RecordStatus.BLOCKED:
@@ -41,27 +42,23 @@ def record_state(rec: SyncRecord) -> str:
     if rec.status is RecordStatus.NEEDS_UPDATE or (rec.status is RecordStatus.SYNCED and rec.dirty):
         return "needs update"
     if rec.status is RecordStatus.SYNCED:
-        return "synced"
-    return "pending" if rec.qbo_id or rec.request_id else "not pushed"
+        return "synced" if rec.live else "voided"
+    return "pending" if rec.qbo_id or rec.op_request_id else "not pushed"
 
 
 def sale_states(sale_ids: Iterable[Any]) -> dict[str, tuple[str, list[str]]]:
-    """sale id -> (state, companies it concerns), over each profile's current company."""
+    """sale id -> (state, companies it concerns), over every company."""
     ids = [str(i) for i in sale_ids]
     st = current_app.extensions["qbo_sync"]
     rows = st.db.session.execute(
-        sa.select(SyncRecord, SyncProfile.company_name, SyncProfile.segment_name)
-        .join(SyncProfile, SyncProfile.id == SyncRecord.profile_id)
-        .where(
-            SyncRecord.kind == "sale",
-            SyncRecord.local_id.in_(ids),
-            SyncRecord.realm_id == SyncProfile.realm_id,
-        )
+        sa.select(SyncDocument, Company.company_name, Company.realm_id)
+        .join(Company, Company.id == SyncDocument.company_id)
+        .where(SyncDocument.kind == DocKind.INVOICE, SyncDocument.local_id.in_(ids))
     ).all()
     out: dict[str, tuple[str, list[str]]] = {}
-    for rec, company, segment in rows:
+    for rec, company, realm in rows:
         state = record_state(rec)
-        where = f"{company or segment}: {state}"
+        where = f"{company or realm}: {state}"
         old_state, places = out.get(rec.local_id, ("not pushed", []))
         worst = min(state, old_state, key=STATES.index)
         out[rec.local_id] = (worst, [*places, where])
@@ -111,28 +108,29 @@ class SalePushMixin:
 
         st = current_app.extensions["qbo_sync"]
         profiles = st.db.session.scalars(sa.select(SyncProfile).order_by(SyncProfile.id)).all()
-        chosen: dict[int, list[str]] = {}
+        chosen: dict[int, set[str]] = {}  # company id -> sale ids
+        first: dict[int, SyncProfile] = {}
         placed: set[str] = set()
         for profile in profiles:
-            if not profile.is_connected:
+            if not profile.is_connected or profile.company_id is None:
                 continue
             scope = st.source.scope(profile.segment_key, profile.sync_after, ids)
             if scope.sale_ids:
-                chosen[profile.id] = scope.sale_ids
+                chosen.setdefault(profile.company_id, set()).update(scope.sale_ids)
+                first.setdefault(profile.company_id, profile)
                 placed.update(scope.sale_ids)
-        for profile in profiles:
-            if profile.id not in chosen:
-                continue
-            run, new = start_sync(profile, sale_ids=chosen[profile.id], trigger="bulk action")
+        for company_id, sale_ids in chosen.items():
+            profile = first[company_id]
+            picked = sorted(sale_ids, key=lambda s: (len(s), s))
+            run, new = start_sync(profile, sale_ids=picked, trigger="bulk action")
             if new:
                 flash(
-                    f"Pushing {len(chosen[profile.id])} sale(s) to {profile.company_name} "
-                    f"({profile.segment_name}).",
+                    f"Pushing {len(picked)} sale(s) to {profile.company_name}.",
                     "success",
                 )
             else:
                 flash(
-                    f"{profile.segment_name} is already synchronizing; the selected sales "
+                    f"{profile.company_name} is already synchronizing; the selected sales "
                     "are pushed when it is done only if that run includes them. Try again "
                     "after it ends.",
                     "warning",

@@ -7,22 +7,20 @@ CSRF token (Flask-WTF CSRFProtect covers these views). No token or secret reache
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, jsonify, redirect, request, url_for
+from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from werkzeug.wrappers import Response
 
 from ..config import Settings
 from ..errors import QBOSyncError
-from ..extension import QBOSyncState
 from ..jobs import active_run, start_sync, start_sync_all
-from ..models import SyncProfile, SyncRecord, SyncRun
+from ..models import DocKind, SyncDocument, SyncProfile, SyncRun
 from ..profiles import (
     ALL_SEGMENTS,
     accounts,
@@ -31,6 +29,7 @@ from ..profiles import (
     update_settings,
 )
 from ..source import RecordKind
+from ..state import QBOSyncState, qbo_state
 from .connect import ConnectionRoutes
 from .panels import (
     ProfileCard,
@@ -46,8 +45,6 @@ from .panels import (
 
 ALL_CHOICE = "*"
 TRIGGER = "admin page"
-# Record kinds whose sales the host can name; an item or payment method needs a full run.
-SALE_KINDS = ("customer", "sale", "receipt", "adjustment")
 ACCOUNT_FIELDS = (
     ("ar", "ar_account", "Accounts Receivable Account"),
     ("income", "income_account", "Income Account"),
@@ -56,7 +53,7 @@ ACCOUNT_FIELDS = (
 
 
 def _state() -> QBOSyncState:
-    return current_app.extensions["qbo_sync"]  # type: ignore[no-any-return]
+    return qbo_state()
 
 
 class QBOSyncView(ConnectionRoutes, BaseView):
@@ -102,7 +99,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         return replace(settings, redirect_uri=url_for(".callback", _external=True))
 
     def _busy(self, profile: SyncProfile) -> bool:
-        if active_run(_state().db.session, profile.id) is None:
+        if active_run(_state().db.session, profile.company_id) is None:
             return False
         flash(
             f"{profile.segment_name} is synchronizing now; wait until it has finished.", "warning"
@@ -117,10 +114,10 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         session = st.db.session
         cards = []
         for profile in self._profiles():
-            last, finished = last_runs(session, profile.id)
+            last, finished = last_runs(session, profile.company_id)
             card = ProfileCard(
                 profile=profile,
-                active=active_run(session, profile.id),
+                active=active_run(session, profile.company_id),
                 last=last,
                 finished=finished,
                 details=details_of(finished),
@@ -151,7 +148,8 @@ class QBOSyncView(ConnectionRoutes, BaseView):
     @expose("/status")
     def status(self) -> Response:
         session = _state().db.session
-        runs = [run for p in self._profiles() if (run := active_run(session, p.id)) is not None]
+        companies = sorted({p.company_id for p in self._profiles() if p.company_id is not None})
+        runs = [run for c in companies if (run := active_run(session, c)) is not None]
         response = jsonify(status_payload(runs))
         response.headers["Cache-Control"] = "no-store"
         return response
@@ -258,8 +256,8 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         if request.form.get("scope") != "all":
             ids = [int(v) for v in request.form.getlist("record") if v.isdigit()]
             records = _state().db.session.scalars(
-                sa.select(SyncRecord).where(
-                    SyncRecord.id.in_(ids), SyncRecord.profile_id == profile.id
+                sa.select(SyncDocument).where(
+                    SyncDocument.id.in_(ids), SyncDocument.company_id == profile.company_id
                 )
             )
             records = list(records)
@@ -271,16 +269,17 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         self._started(profile, run, new, "Retry")
         return self._back(profile)
 
-    def _sales_of(self, records: Iterable[SyncRecord]) -> list[str] | None:
-        """The sales to run for these records; None (a full run) when one has no sale."""
-        by_kind: dict[str, list[str]] = defaultdict(list)
-        for rec in records:
-            kind = "adjustment" if rec.kind == "adjustment_app" else rec.kind
-            if kind not in SALE_KINDS:
-                return None
-            by_kind[kind].append(rec.local_id)
-        source = _state().source
+    def _sales_of(self, records: Iterable[SyncDocument]) -> list[str] | None:
+        """The sales to run for these documents; None (a full run) when one has no sale."""
         sales: set[str] = set()
-        for kind, ids in by_kind.items():
-            sales.update(source.sales_of(RecordKind(kind), ids))
+        customers: list[str] = []
+        for rec in records:
+            if rec.sale_id:
+                sales.add(rec.sale_id)
+            elif rec.kind is DocKind.CUSTOMER:
+                customers.append(rec.local_id)
+            else:
+                return None
+        if customers:
+            sales.update(_state().source.sales_of(RecordKind.CUSTOMER, customers))
         return sorted(sales, key=lambda s: (len(s), s)) or None

@@ -81,6 +81,7 @@ class QBOClient:
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         throttle_pause: float = DEFAULT_THROTTLE_PAUSE,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.realm_id = realm_id
@@ -95,6 +96,7 @@ class QBOClient:
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             throttle_pause=throttle_pause,
+            heartbeat=heartbeat,
         )
 
     @property
@@ -129,6 +131,37 @@ class QBOClient:
         payload = dict(body)
         payload["sparse"] = bool(sparse)
         reply = self.qb.update_object(entity, encoding.dumps(payload), request_id=request_id)
+        return self._unwrap(reply, entity)
+
+    def send(
+        self,
+        operation: str,
+        entity: str,
+        body: str,
+        request_id: str,
+        include: str | None = None,
+    ) -> dict[str, Any]:
+        """Send one journaled operation exactly as journaled: `body` is the encoded JSON text.
+
+        `operation` is create, update (sparse or not, as the body says), void or delete;
+        `include` adds QuickBooks' include flag (e.g. allowduplicatedocnum on a create).
+        """
+        _check_entity(entity)
+        params: dict[str, Any] = {}
+        if operation == "update":
+            params["operation"] = "update"
+        elif operation == "delete":
+            params["operation"] = "delete"
+        elif operation == "void":
+            if entity == "Invoice":
+                params["operation"] = "void"
+            else:
+                params.update(operation="update", include="void")
+        elif operation != "create":
+            raise ValueError(f"unknown operation {operation!r}")
+        if include:
+            params["include"] = include
+        reply = self.qb.post(self._url(entity.lower()), body, params=params, request_id=request_id)
         return self._unwrap(reply, entity)
 
     def void(self, entity: str, id: str, sync_token: str, request_id: str) -> dict[str, Any]:

@@ -76,8 +76,11 @@ class Transport(QuickBooks):  # type: ignore[misc]
         backoff_base: float = 0.5,
         backoff_cap: float = 30.0,
         throttle_pause: float = DEFAULT_THROTTLE_PAUSE,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.company_id = realm_id
+        # Called before every request, so a run's lock follows its requests, not its chunks.
+        self.heartbeat = heartbeat or (lambda: None)
         self.throttle_pause = throttle_pause
         self.minorversion = settings.minor_version
         self.api_url_v3 = self.sandbox_api_url_v3 = settings.api_base.rstrip("/")
@@ -227,6 +230,7 @@ class Transport(QuickBooks):  # type: ignore[misc]
         kind: str,
         what: str,
     ) -> Any:
+        self.heartbeat()
         token = self.tokens.access_token()
         headers = {
             "Authorization": "Bearer " + token,

@@ -1,11 +1,11 @@
 """The connection to a QuickBooks company: OAuth calls, token encryption, token storage."""
 
 from .oauth import TokenSet, authorization_url, exchange_code, refresh, revoke
-from .store import ProfileTokens, apply_token_set
+from .store import CompanyTokens, apply_token_set
 from .tokens import TokenCipher, generate_key
 
 __all__ = [
-    "ProfileTokens",
+    "CompanyTokens",
     "TokenCipher",
     "TokenSet",
     "apply_token_set",

@@ -1,6 +1,6 @@
-"""A profile's tokens in the database: valid access tokens on demand, refreshed under a Redis lock.
+"""A company's tokens in the database: valid access tokens on demand, refreshed under a Redis lock.
 
-Every worker on every machine may hold a ProfileTokens for the same profile. Only one refreshes at
+Every worker on every machine may hold a CompanyTokens for the same company. Only one refreshes at
 a time (per-company lock in Redis); the others then find the fresh token in the database. The
 rotated refresh token is committed the moment it arrives, so no worker ever refreshes with a
 token Intuit has already replaced.
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..config import Settings
 from ..errors import ConnectionProblem, ReconnectNeeded, RetryableRequestError
-from ..models import SyncProfile
+from ..models import Company
 from . import oauth
 from .oauth import TokenSet
 from .tokens import TokenCipher
@@ -29,23 +29,23 @@ log = logging.getLogger(__name__)
 Refresher = Callable[[Settings, str], TokenSet]
 
 
-def apply_token_set(profile: SyncProfile, tokens: TokenSet, cipher: TokenCipher) -> None:
-    """Store a token pair on the profile, encrypted (the caller commits)."""
-    profile.access_token_enc = cipher.encrypt(tokens.access_token)
-    profile.access_token_expires_at = tokens.access_expires_at
-    profile.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
+def apply_token_set(company: Company, tokens: TokenSet, cipher: TokenCipher) -> None:
+    """Store a token pair on the company, encrypted (the caller commits)."""
+    company.access_token_enc = cipher.encrypt(tokens.access_token)
+    company.access_token_expires_at = tokens.access_expires_at
+    company.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
     if tokens.refresh_expires_at is not None:
-        profile.refresh_token_expires_at = tokens.refresh_expires_at
-    profile.reconnect_needed = False
+        company.refresh_token_expires_at = tokens.refresh_expires_at
+    company.reconnect_needed = False
 
 
-class ProfileTokens:
-    """The token source a QBOClient uses for one profile: `access_token()` and `refresh_now()`."""
+class CompanyTokens:
+    """The token source a QBOClient uses for one company: `access_token()` and `refresh_now()`."""
 
     def __init__(
         self,
         session_factory: Callable[[], Session],
-        profile_id: int,
+        company_id: int,
         settings: Settings,
         redis_conn: redis.Redis,
         *,
@@ -55,7 +55,7 @@ class ProfileTokens:
         refresher: Refresher | None = None,
     ) -> None:
         self._session_factory = session_factory
-        self.profile_id = profile_id
+        self.company_id = company_id
         self._settings = settings
         self._redis = redis_conn
         self._prefix = key_prefix
@@ -77,16 +77,16 @@ class ProfileTokens:
             self._token, self._expires_at = token, expires_at
         return token
 
-    def _load(self, session: Session) -> SyncProfile:
-        profile = session.get(SyncProfile, self.profile_id, populate_existing=True)
-        if profile is None:
-            raise ConnectionProblem(f"connection profile {self.profile_id} does not exist")
-        self._realm_id = profile.realm_id
-        if profile.reconnect_needed:
-            raise ReconnectNeeded(f"profile {self.profile_id} must be connected again")
-        if not profile.refresh_token_enc:
-            raise ConnectionProblem(f"profile {self.profile_id} is not connected to QuickBooks")
-        return profile
+    def _load(self, session: Session) -> Company:
+        company = session.get(Company, self.company_id, populate_existing=True)
+        if company is None:
+            raise ConnectionProblem(f"QuickBooks company {self.company_id} is not known here")
+        self._realm_id = company.realm_id
+        if company.reconnect_needed:
+            raise ReconnectNeeded(f"company {company.realm_id} must be connected again")
+        if not company.refresh_token_enc:
+            raise ConnectionProblem(f"company {company.realm_id} is not connected to QuickBooks")
+        return company
 
     def access_token(self) -> str:
         """A token valid for more than `min_validity` (5 minutes), refreshing when needed."""
@@ -94,21 +94,21 @@ class ProfileTokens:
             if self._token and self._fresh(self._expires_at):
                 return self._token
         with self._session_factory() as session:
-            profile = self._load(session)
-            if profile.access_token_enc and self._fresh(profile.access_token_expires_at):
-                token = self._cipher.decrypt(profile.access_token_enc)
-                return self._remember(token, profile.access_token_expires_at)
+            company = self._load(session)
+            if company.access_token_enc and self._fresh(company.access_token_expires_at):
+                token = self._cipher.decrypt(company.access_token_enc)
+                return self._remember(token, company.access_token_expires_at)
         return self.refresh_now()
 
     def _lock_name(self) -> str:
-        company = self._realm_id or f"profile-{self.profile_id}"
+        company = self._realm_id or f"company-{self.company_id}"
         return f"{self._prefix}:lock:token-refresh:{company}"
 
     def refresh_now(self, rejected: str | None = None) -> str:
         """Refresh now (after a 401), unless another worker already replaced the rejected token.
 
         `rejected` is the token QuickBooks refused (default: the last one handed out). Under the
-        company's Redis lock the profile is read again: when its access token differs from the
+        company's Redis lock the company is read again: when its access token differs from the
         rejected one and is still fresh, it is returned without a refresh.
         """
         with self._mutex:
@@ -128,26 +128,26 @@ class ProfileTokens:
             try:
                 lock.release()
             except LockError:
-                log.warning("token refresh lock of profile %s expired early", self.profile_id)
+                log.warning("token refresh lock of company %s expired early", self.company_id)
 
     def _refresh_locked(self, rejected: str | None) -> str:
         with self._session_factory() as session:
-            profile = self._load(session)
-            if profile.access_token_enc and self._fresh(profile.access_token_expires_at):
-                current = self._cipher.decrypt(profile.access_token_enc)
+            company = self._load(session)
+            if company.access_token_enc and self._fresh(company.access_token_expires_at):
+                current = self._cipher.decrypt(company.access_token_enc)
                 if current != rejected:
-                    return self._remember(current, profile.access_token_expires_at)
-            refresh_token = self._cipher.decrypt(str(profile.refresh_token_enc))
+                    return self._remember(current, company.access_token_expires_at)
+            refresh_token = self._cipher.decrypt(str(company.refresh_token_enc))
             try:
                 tokens = self._refresher(self._settings, refresh_token)
             except ReconnectNeeded:
-                profile.reconnect_needed = True
+                company.reconnect_needed = True
                 session.commit()
-                log.warning("profile %s: refresh token refused, reconnect needed", self.profile_id)
+                log.warning("company %s: refresh token refused, reconnect needed", self.company_id)
                 raise
             finally:
                 self.refreshes += 1
-            apply_token_set(profile, tokens, self._cipher)
+            apply_token_set(company, tokens, self._cipher)
             session.commit()
-            log.info("profile %s: access token refreshed", self.profile_id)
+            log.info("company %s: access token refreshed", self.company_id)
             return self._remember(tokens.access_token, tokens.access_expires_at)

@@ -1,5 +1,5 @@
-"""The sync engine: plan what is in scope, push it phase by phase, record every outcome."""
+"""The sync engine: desired state, recorded state, plan, apply with a journal, verify."""
 
-from .run import execute_run
+from .run import execute_run, preview
 
-__all__ = ["execute_run"]
+__all__ = ["execute_run", "preview"]

@@ -1,13 +1,11 @@
-"""What one run works with: the profile, its client, and per-run caches of QuickBooks lists.
-
-Accounts, items and payment methods are read once per run (a query per 1000), never per record.
-"""
+"""What one run works with: its company and profiles, the client, the journal, the ids known
+so far, the company's preferences (closing date), and what the run touched (for verify)."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,24 +13,15 @@ from sqlalchemy.orm import Session
 from ..client import QBOClient
 from ..config import Settings
 from ..errors import ConnectionProblem
-from ..models import SyncProfile, SyncRun
+from ..mapping import item_name
+from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun
 from ..source import CRMSource
-from .records import RecordBook
+from .desired import Accounts, Ref
+from .journal import Journal
+from .names import name_key
 from .writer import Writer
 
 INCOME_DEFAULT = "Sales of Product Income"
-
-
-def name_key(name: str) -> str:
-    """A stable local id for a QuickBooks list entry known by name (item, payment method)."""
-    return hashlib.sha256(name.casefold().encode("utf-8")).hexdigest()[:40]
-
-
-@dataclass
-class Accounts:
-    ar_id: str | None
-    income_id: str
-    deposit_id: str | None
 
 
 def resolve_accounts(profile: SyncProfile, accounts: list[dict[str, Any]]) -> Accounts:
@@ -58,34 +47,74 @@ def resolve_accounts(profile: SyncProfile, accounts: list[dict[str, Any]]) -> Ac
     return Accounts(ar_id=ar, income_id=income, deposit_id=deposit)
 
 
+def close_date_of(preferences: dict[str, Any]) -> date | None:
+    raw = (preferences.get("AccountingInfoPrefs") or {}).get("BookCloseDate")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(str(raw)[:10])
+    except ValueError:
+        return None
+
+
 @dataclass
 class RunContext:
     session: Session
     settings: Settings
     source: CRMSource
-    profile: SyncProfile
+    company: Company
+    profiles: list[SyncProfile]
     run: SyncRun
     client: QBOClient
-    book: RecordBook
+    journal: Journal
     writer: Writer
-    accounts: Accounts
-    items: dict[str, str] = field(default_factory=dict)  # item name (casefold) -> Id
-    payment_methods: dict[str, str] = field(default_factory=dict)  # name (casefold) -> Id
+    accounts: dict[int, Accounts]
+    close_date: date | None = None
+    # QuickBooks Ids of documents known to exist: customers and lists for the whole run,
+    # transactions for the chunk at hand.
+    ids: dict[tuple[DocKind, str], str] = field(default_factory=dict)
+    lists_read: bool = False
+    existing_items: dict[str, dict[str, Any]] = field(default_factory=dict)  # casefold name
+    existing_methods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    touched: dict[tuple[DocKind, str], dict[str, Any]] = field(default_factory=dict)
+    planned_sales: set[str] = field(default_factory=set)
     heartbeat: Callable[[], None] = lambda: None
+    preview: bool = False
 
-    def load_lists(self) -> None:
-        for item in self.client.query_all("Item"):
-            if item.get("Active", True):
-                self.items[str(item["Name"]).casefold()] = str(item["Id"])
-        for pm in self.client.query_all("PaymentMethod"):
-            if pm.get("Active", True):
-                self.payment_methods[str(pm["Name"]).casefold()] = str(pm["Id"])
+    def resolve(self, ref: Ref) -> str | None:
+        return self.ids.get((ref.kind, ref.local_id))
 
-    def commit(self) -> None:
-        """Commit what the chunk changed; with nothing changed, keep the loaded state as it is."""
-        if self.session.new or self.session.dirty or self.session.deleted:
-            self.session.commit()
+    def resolve_name(self, kind: DocKind, name: str) -> str | None:
+        """The Id of the item (by product name) or payment method (by name), if known."""
+        if kind is DocKind.ITEM:
+            return self.ids.get((kind, name_key(item_name(name))))
+        return self.ids.get((kind, name_key(name.strip()[:31])))
+
+    def remember(self, doc: SyncDocument) -> None:
+        key = (doc.kind, doc.local_id)
+        if doc.qbo_id and (doc.live or doc.kind in LIST_KINDS):
+            self.ids[key] = doc.qbo_id
+        else:
+            self.ids.pop(key, None)
+
+    def accounts_for(self, profile_id: int | None) -> Accounts:
+        if profile_id in self.accounts:
+            return self.accounts[profile_id]  # type: ignore[index]
+        return next(iter(self.accounts.values()))
+
+    def read_lists(self) -> None:
+        """QuickBooks' items and payment methods by name, read once, only when one is missing."""
+        if self.lists_read:
+            return
+        for item in self.client.query_all("Item", "Active IN (true, false)"):
+            self.existing_items[str(item.get("Name", "")).casefold()] = item
+        for method in self.client.query_all("PaymentMethod", "Active IN (true, false)"):
+            self.existing_methods[str(method.get("Name", "")).casefold()] = method
+        self.lists_read = True
 
     def progress(self, done: int) -> None:
         self.run.progress_done += done
         self.heartbeat()
+
+
+LIST_KINDS = (DocKind.CUSTOMER, DocKind.ITEM, DocKind.PAYMENT_METHOD)

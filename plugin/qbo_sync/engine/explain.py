@@ -17,7 +17,8 @@ EXPLANATIONS: dict[str, str] = {
     "2020": "A field QuickBooks requires is missing.",
     "6000": "QuickBooks refused the transaction as a whole; its message says why.",
     "6190": "The QuickBooks subscription has ended or is suspended; the company is read-only.",
-    "6210": "The transaction date is before the closing date set in QuickBooks.",
+    "6210": "The transaction date is on or before the closing date set in QuickBooks.",
+    "6250": "The customer is inactive in QuickBooks; make it active again there.",
     "3200": "QuickBooks no longer accepts the connection; connect this workbook again.",
     "3100": "The connection is not authorised for this QuickBooks company; connect again.",
     "5010": "The record was changed in QuickBooks at the same time; it will be retried.",
@@ -36,6 +37,14 @@ def explain(error: QBORequestError) -> str:
     return f"QuickBooks refused the record: {detail}"
 
 
-def blocked_by(parent_kind: str, parent_label: str, reason: str | None) -> str:
+def blocked_by(parent_label: str, reason: str | None) -> str:
     why = f": {reason}" if reason else ""
-    return f"Waiting for {parent_kind} {parent_label}, which did not reach QuickBooks{why}"
+    return f"Waiting for {parent_label}, which did not reach QuickBooks{why}"
+
+
+def closed_period(label: str, txn_date: object, close_date: object) -> str:
+    return (
+        f"Not sent: {label} is dated {txn_date}, on or before the books' closing date "
+        f"({close_date}) in QuickBooks. Change the date in the CRM, or the closing date in "
+        "QuickBooks, and synchronize again."
+    )

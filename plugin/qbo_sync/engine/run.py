@@ -1,53 +1,215 @@
-"""One run of one profile: phases in dependency order, each timed and counted on the run.
+"""One run of one company: resolve what is in flight, then plan and apply phase by phase
+(customers, items, sales, receipts), then verify by reading back what was touched.
 
-`execute_run` is what the RQ job calls. It never lets one record's failure stop the others; a
-connection problem (reconnect needed, company unreachable) stops this profile's run only.
+`execute_run` is what the RQ job calls. One document's failure never stops the others; a
+connection problem stops this company's run only. `preview` plans with the same code and
+writes nothing.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 
 import redis
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..client import QBOClient
 from ..config import Settings
-from ..connection import ProfileTokens
+from ..connection import CompanyTokens
 from ..errors import ConnectionProblem, QBOSyncError, ReconnectNeeded
-from ..models import Phase, RunStatus, SyncProfile, SyncRun, SyncRunPhase, utcnow
+from ..models import (
+    Company,
+    DocKind,
+    OpKind,
+    Phase,
+    RunStatus,
+    SyncProfile,
+    SyncRun,
+    SyncRunPhase,
+    utcnow,
+)
 from ..source import CRMSource
-from .context import RunContext, resolve_accounts
-from .phases.customers import sync_customers
-from .phases.items import sync_items
-from .phases.receipts import sync_receipts
-from .phases.sales import sync_sales
-from .plan import Plan, make_plan
-from .records import RecordBook
+from .applier_types import Counts
+from .apply import Applier
+from .context import RunContext, close_date_of, resolve_accounts
+from .journal import Journal, RunSuperseded, take_fence
+from .lists import sync_customers, sync_items
+from .planner import PlannedOp, Stage
+from .sales import load_chunk
+from .scope import CompanyScope
+from .verify import verify_invoices
 from .writer import Writer
 
 log = logging.getLogger(__name__)
 COUNTS = ("created", "updated", "unchanged", "failed", "blocked")
+CHUNK = 200
+FIRST_PASS = (Stage.LISTS, Stage.UNWIND, Stage.INVOICES)
+SECOND_PASS = (Stage.LISTS, Stage.PAYMENTS, Stage.CREDITS)
 
 
 @contextmanager
-def phase(ctx: RunContext, which: Phase, total: int) -> Iterator[dict[str, int]]:
+def phase(ctx: RunContext, which: Phase, total: int) -> Iterator[Counts]:
     """Record the phase's start, then its end and counts, each committed as it happens."""
-    row = SyncRunPhase(run_id=ctx.run.id, phase=which, started_at=utcnow())
-    ctx.session.add(row)
+    counts: Counts = defaultdict(int)
+    if ctx.preview:
+        yield counts
+        return
+    row = ctx.session.scalar(  # a resumed run goes on with the phase rows it had
+        sa.select(SyncRunPhase).where(
+            SyncRunPhase.run_id == ctx.run.id, SyncRunPhase.phase == which
+        )
+    )
+    if row is None:
+        row = SyncRunPhase(run_id=ctx.run.id, phase=which, started_at=utcnow())
+        ctx.session.add(row)
+    row.ended_at = None
     ctx.run.phase, ctx.run.progress_done, ctx.run.progress_total = which, 0, total
-    ctx.session.commit()
-    counts: dict[str, int] = defaultdict(int)
+    ctx.journal.commit()
     try:
         yield counts
     finally:
         for name in COUNTS:
-            setattr(row, name, counts[name])
+            setattr(row, name, getattr(row, name, 0) + counts[name])
         row.ended_at = utcnow()
         ctx.session.commit()
+
+
+def company_scope(session: Session, company: Company) -> CompanyScope:
+    others = session.scalars(
+        sa.select(SyncProfile.segment_key).where(
+            SyncProfile.company_id.is_not(None),
+            SyncProfile.company_id != company.id,
+            SyncProfile.segment_key.is_not(None),
+        )
+    ).all()
+    return CompanyScope(list(company.profiles), frozenset(str(k) for k in others))
+
+
+def sales_to_plan(ctx: RunContext) -> list[str]:
+    """Every sale the company's books may hold a document for: claimed or recorded."""
+    limited = set(ctx.run.sale_ids) if ctx.run.sale_ids is not None else None
+    ids: set[str] = set()
+    for profile in ctx.profiles:
+        ids.update(
+            ctx.source.scope(profile.segment_key, profile.sync_after, ctx.run.sale_ids).sale_ids
+        )
+    recorded = set(ctx.journal.recorded_sale_ids())
+    ids.update(recorded if limited is None else recorded & limited)
+    return sorted(ids, key=lambda s: (len(s), s))
+
+
+def resolve_in_flight(ctx: RunContext, applier: Applier) -> None:
+    """Resend every unanswered operation exactly as journaled, and settle it, before planning."""
+    pending = ctx.journal.in_flight()
+    if not pending:
+        return
+    log.info("company %s: resending %d unanswered operation(s)", ctx.company.id, len(pending))
+    works = ctx.writer.resend(pending)
+    counts: Counts = defaultdict(int)
+    for w in works:
+        if w.result is not None:
+            applier.settled(w)
+        elif not w.answered:
+            ctx.journal.unanswered(w.doc, w.error)  # type: ignore[arg-type]
+        else:
+            ctx.journal.refused(w.doc, w.error)  # type: ignore[arg-type]
+        counts["resent"] += 1
+    ctx.journal.commit()
+
+
+def _sale_pass(
+    ctx: RunContext,
+    applier: Applier,
+    scope: CompanyScope,
+    sale_ids: Sequence[str],
+    stages: tuple[Stage, ...],
+    counts: Counts,
+    expected: dict[str, tuple[str, Decimal, Decimal]] | None = None,
+) -> None:
+    applier.counts = counts
+    for start in range(0, len(sale_ids), CHUNK):
+        part = sale_ids[start : start + CHUNK]
+        chunk = load_chunk(ctx, scope, part)
+        ensure_lists(ctx, applier, chunk, counts)
+        ops = [op for op in chunk.ops if op.stage in stages]
+        if ctx.preview:
+            applier.previewed.extend(ops)
+        else:
+            before = set(ctx.touched)
+            applier.apply(ops, chunk.docs)
+            if expected is not None:
+                _expect(ctx, chunk, before, expected)
+        ctx.journal.commit()
+        ctx.journal.forget(chunk.docs.values())
+        for key in list(ctx.ids):
+            if key[0] not in (DocKind.CUSTOMER, DocKind.ITEM, DocKind.PAYMENT_METHOD):
+                del ctx.ids[key]
+        ctx.progress(len(part))
+
+
+def _expect(ctx, chunk, before, expected) -> None:  # type: ignore[no-untyped-def]
+    """The invoices whose documents this chunk touched, with the totals the CRM expects."""
+    touched_sales = {
+        str(chunk.docs[key].sale_id) for key in set(ctx.touched) - before if key in chunk.docs
+    }
+    for sale_id in touched_sales:
+        doc = chunk.docs.get((DocKind.INVOICE, sale_id))
+        if doc is None or not doc.qbo_id:
+            continue
+        d = chunk.desired.get((DocKind.INVOICE, sale_id))
+        if doc.live and d is not None:
+            expected[doc.qbo_id] = (d.label, d.facts["total"], d.facts["balance"])
+        elif not doc.live:
+            sale = chunk.sales.get(sale_id)
+            label = f"sale {sale.number}" if sale else f"sale #{sale_id}"
+            expected[doc.qbo_id] = (label, Decimal("0.00"), Decimal("0.00"))
+
+
+def ensure_lists(ctx: RunContext, applier: Applier, chunk, counts: Counts) -> None:  # type: ignore[no-untyped-def]
+    """Customers, items and payment methods the chunk needs and nobody created yet."""
+    customers = sorted(
+        c for c in chunk.refs(DocKind.CUSTOMER) if not ctx.ids.get((DocKind.CUSTOMER, c))
+    )
+    if customers:
+        sync_customers(ctx, applier, customers, counts)
+    missing_items = [n for n in chunk.product_names() if not ctx.resolve_name(DocKind.ITEM, n)]
+    missing_methods = [
+        n for n in chunk.payment_methods() if not ctx.resolve_name(DocKind.PAYMENT_METHOD, n)
+    ]
+    if missing_items or missing_methods:
+        sync_items(ctx, applier, missing_items, missing_methods, counts)
+
+
+def run_phases(ctx: RunContext, applier: Applier) -> list[str]:
+    """The phases, in the order of the guide; returns the read-back's problems."""
+    scope = company_scope(ctx.session, ctx.company)
+    sale_ids = sales_to_plan(ctx)
+    ctx.planned_sales = set(sale_ids)
+    customer_ids: set[str] = set()
+    products: set[str] = set()
+    for profile in ctx.profiles:
+        s = ctx.source.scope(profile.segment_key, profile.sync_after, ctx.run.sale_ids)
+        customer_ids.update(s.customer_ids)
+        products.update(s.product_names)
+    with phase(ctx, Phase.CUSTOMERS, len(customer_ids)) as counts:
+        applier.counts = counts
+        sync_customers(ctx, applier, sorted(customer_ids), counts)
+    with phase(ctx, Phase.ITEMS, len(products)) as counts:
+        applier.counts = counts
+        sync_items(ctx, applier, sorted(products), [], counts)
+    with phase(ctx, Phase.SALES, len(sale_ids)) as counts:
+        _sale_pass(ctx, applier, scope, sale_ids, FIRST_PASS, counts)
+    expected: dict[str, tuple[str, Decimal, Decimal]] = {}
+    with phase(ctx, Phase.RECEIPTS, len(sale_ids)) as counts:
+        _sale_pass(ctx, applier, scope, sale_ids, SECOND_PASS, counts, expected)
+    if ctx.preview or not expected:
+        return []
+    return verify_invoices(ctx.client, expected)
 
 
 def build_context(
@@ -56,34 +218,52 @@ def build_context(
     source: CRMSource,
     run: SyncRun,
     client: QBOClient,
+    fence: int,
+    *,
+    preview: bool = False,
 ) -> RunContext:
-    profile = run.profile
-    book = RecordBook(session, profile.id, str(profile.realm_id), run.id)
-    accounts = resolve_accounts(profile, list(client.query_all("Account")))
+    company = run.company
+    profiles = list(company.profiles)
+    if not profiles:
+        raise ConnectionProblem("No profile is connected to this QuickBooks company.")
+    chart = list(client.query_all("Account"))
+    accounts = {p.id: resolve_accounts(p, chart) for p in profiles}
+    journal = Journal(session, company.id, company.realm_id, run.id, fence)
     ctx = RunContext(
         session=session,
         settings=settings,
         source=source,
-        profile=profile,
+        company=company,
+        profiles=profiles,
         run=run,
         client=client,
-        book=book,
-        writer=Writer(session, book, client, settings.batch_size),
+        journal=journal,
+        writer=Writer(journal, client, settings.batch_size),
         accounts=accounts,
+        preview=preview,
     )
-    ctx.load_lists()
+    ctx.close_date = close_date_of(client.preferences())
     return ctx
 
 
-def run_phases(ctx: RunContext, plan: Plan) -> None:
-    with phase(ctx, Phase.CUSTOMERS, len(plan.customer_ids)) as counts:
-        sync_customers(ctx, plan.customer_ids, counts)
-    with phase(ctx, Phase.ITEMS, len(plan.product_names)) as counts:
-        sync_items(ctx, plan.product_names, counts)
-    with phase(ctx, Phase.SALES, len(plan.sale_ids)) as counts:
-        sync_sales(ctx, counts)
-    with phase(ctx, Phase.RECEIPTS, len(plan.sale_ids)) as counts:
-        sync_receipts(ctx, counts)
+def make_client(
+    settings: Settings,
+    company: Company,
+    redis_conn: redis.Redis,
+    session_factory: Callable[[], Session],
+    heartbeat: Callable[[], None] = lambda: None,
+) -> QBOClient:
+    if not company.realm_id or not company.refresh_token_enc:
+        raise ConnectionProblem("This workbook is not connected to QuickBooks Online.")
+    tokens = CompanyTokens(session_factory, company.id, settings, redis_conn)
+    return QBOClient(
+        settings,
+        company.realm_id,
+        tokens,
+        redis_conn,
+        throttle_pause=settings.throttle_pause,
+        heartbeat=heartbeat,
+    )
 
 
 def execute_run(
@@ -100,28 +280,44 @@ def execute_run(
     run = session.get(SyncRun, run_id)
     if run is None:
         raise ValueError(f"run {run_id} does not exist")
-    profile: SyncProfile = run.profile
-    run.status, run.started_at, run.realm_id = RunStatus.RUNNING, utcnow(), profile.realm_id
+    company: Company = run.company
+    fence = take_fence(session, company.id)
+    run = session.get(SyncRun, run_id, populate_existing=True)
+    assert run is not None
+    run.status, run.realm_id, run.fence = RunStatus.RUNNING, company.realm_id, fence
+    run.started_at = run.started_at or utcnow()
+    run.attempts = (run.attempts or 0) + 1
     run.message = None
     session.commit()
     client: QBOClient | None = None
+    superseded = False
     try:
-        if not profile.realm_id:
-            raise ConnectionProblem("This workbook is not connected to QuickBooks Online.")
-        tokens = ProfileTokens(session_factory, profile.id, settings, redis_conn)
-        client = QBOClient(
-            settings, profile.realm_id, tokens, redis_conn, throttle_pause=settings.throttle_pause
-        )
-        ctx = build_context(session, settings, source, run, client)
+        client = make_client(settings, company, redis_conn, session_factory, heartbeat)
+        ctx = build_context(session, settings, source, run, client, fence)
         ctx.heartbeat = heartbeat
-        run_phases(ctx, make_plan(source, profile, run.sale_ids))
+        applier = Applier(ctx, defaultdict(int))
+        resolve_in_flight(ctx, applier)
+        problems = run_phases(ctx, applier)
         troubled = sum(p.failed + p.blocked for p in run.phases)
-        run.status = RunStatus.PARTIAL if troubled else RunStatus.SUCCEEDED
-        run.message = (
-            f"{troubled} record(s) could not be synchronized; see the list of failures."
-            if troubled
-            else None
-        )
+        run.problems = problems or None
+        if problems:
+            run.status = RunStatus.PARTIAL
+            run.message = (
+                "QuickBooks does not show what the CRM says after this run: "
+                + " ".join(problems[:5])
+                + (f" (and {len(problems) - 5} more)" if len(problems) > 5 else "")
+            )
+        elif troubled:
+            run.status = RunStatus.PARTIAL
+            run.message = (
+                f"{troubled} record(s) could not be synchronized; see the list of failures."
+            )
+        else:
+            run.status, run.message = RunStatus.SUCCEEDED, None
+    except RunSuperseded:
+        session.rollback()
+        superseded = True
+        log.warning("run %s of company %s was superseded by a newer run", run_id, company.id)
     except ReconnectNeeded:
         session.rollback()
         run.status = RunStatus.FAILED
@@ -129,15 +325,53 @@ def execute_run(
             "QuickBooks Online no longer accepts this connection. Use Setup "
             "Authentication to connect the workbook again; nothing was lost."
         )
-    except QBOSyncError as exc:  # not connected, company unreachable, superseded, ...
+    except QBOSyncError as exc:  # not connected, company unreachable, ...
         session.rollback()
-        log.warning("run %s of profile %s stopped: %s", run.id, profile.id, exc)
+        log.warning("run %s of company %s stopped: %s", run.id, company.id, exc)
         run.status = RunStatus.FAILED
         run.message = f"The synchronization stopped: {exc}. It resumes where it left off."
     finally:
-        run.ended_at = utcnow()
-        run.phase = None
-        if client is not None:  # what the run cost QuickBooks' budget, for the page and benchmarks
+        run = session.get(SyncRun, run_id, populate_existing=True)  # type: ignore[assignment]
+        assert run is not None
+        if superseded:
+            if run.fence == fence and run.status is RunStatus.RUNNING:
+                run.status = RunStatus.FAILED
+                run.message = "Another run of this company took over; it carries on from here."
+        run.ended_at = utcnow() if run.status is not RunStatus.RUNNING else None
+        run.phase = None if run.status is not RunStatus.RUNNING else run.phase
+        if client is not None and not superseded:
             run.stats = client.stats.as_dict()
         session.commit()
     return run
+
+
+def preview(
+    session: Session,
+    settings: Settings,
+    source: CRMSource,
+    company: Company,
+    redis_conn: redis.Redis,
+    session_factory: Callable[[], Session],
+    sale_ids: Sequence[str] | None = None,
+) -> list[PlannedOp]:
+    """What the next run would do, from the same planner; writes nothing anywhere."""
+    run = SyncRun(company=company, company_id=company.id, sale_ids=sale_ids, id=0)
+    client = make_client(settings, company, redis_conn, session_factory)
+    ctx = build_context(session, settings, source, run, client, fence=company.fence, preview=True)
+    ctx.journal.dry = True
+    applier = Applier(ctx, defaultdict(int))
+    try:
+        run_phases(ctx, applier)
+    finally:
+        session.rollback()
+    seen: set[tuple[object, ...]] = set()
+    ops: list[PlannedOp] = []
+    for op in sorted(applier.previewed, key=lambda o: o.stage):
+        marker = (op.key, op.op, op.stage, op.unapply)
+        if marker not in seen:
+            seen.add(marker)
+            ops.append(op)
+    return ops
+
+
+__all__ = ["OpKind", "execute_run", "preview"]

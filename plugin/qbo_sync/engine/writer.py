@@ -1,9 +1,6 @@
-"""Sends a phase's writes: batches of independent items, single calls for the rest.
-
-Every write follows RecordBook's protocol: request ids committed before the call, results
-committed after. Records still holding a request id from an unanswered earlier attempt are
-resent with that same id (alone or in their original batch), so QuickBooks replays.
-"""
+"""Sends journaled operations: batches of up to `batch_size` creates, updates and deletes,
+single requests for voids and flagged creates. Every operation is journaled (committed under
+the run's fence) before QuickBooks sees it; a resent one goes exactly as it was journaled."""
 
 from __future__ import annotations
 
@@ -11,139 +8,119 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from ..client import BatchItem, QBOClient
+from ..client import BatchItem, QBOClient, encoding
 from ..errors import QBORequestError, ReconnectNeeded
 from ..mapping import batch_request_id
-from ..models import SyncRecord
-from .records import RecordBook
+from ..models import OpKind, SyncDocument
+from .journal import Journal
+
+BATCHABLE = (OpKind.CREATE, OpKind.UPDATE, OpKind.DELETE)
 
 
 @dataclass
-class Op:
-    """One write for one record: create or (sparse) update of `entity` with `body`."""
+class Work:
+    """One operation on one document, with its outcome once sent."""
 
-    rec: SyncRecord
-    entity: str
+    doc: SyncDocument
+    op: OpKind
     body: dict[str, Any]
-    payload_hash: str | None
-    operation: str = "create"  # create | update
-    outcome: str = "created"  # the phase count a success adds to: created | updated
+    op_hash: str | None
+    facts: dict[str, Any] | None
+    include: str | None = None
+    label: str = ""
     result: dict[str, Any] | None = None
     error: QBORequestError | None = None
+    answered: bool = True  # False: no answer came; the operation stays journaled
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def bid(self) -> str:
-        return self.rec.local_id[-10:]
+    def entity(self) -> str:
+        return self.doc.kind.entity
 
 
 class Writer:
-    def __init__(
-        self, session: Session, book: RecordBook, client: QBOClient, batch_size: int
-    ) -> None:
-        self.session = session
-        self.book = book
+    def __init__(self, journal: Journal, client: QBOClient, batch_size: int) -> None:
+        self.journal = journal
         self.client = client
         self.batch_size = batch_size
 
-    def run(self, ops: Sequence[Op]) -> None:
-        """Send all ops; each ends with `result` (success) or `error` (QuickBooks' refusal).
-
-        Successes and refusals are recorded on the records by the caller's settle step
-        (`settle`), so a phase can turn some refusals (6240, 6140, 5010) into a second try.
-        """
-        groups: list[list[Op]] = []
-        resumed: dict[str, list[Op]] = {}
-        fresh: list[Op] = []
-        for op in ops:
-            rid = op.rec.request_id
-            if rid and rid.startswith("b"):
-                resumed.setdefault(rid, []).append(op)
-            else:
-                fresh.append(op)
-        groups.extend(resumed.values())
-        singles = [op for op in fresh if op.rec.request_id]  # resumed single writes
-        pending = [op for op in fresh if not op.rec.request_id]
-        groups.extend([op] for op in singles)
-        for start in range(0, len(pending), self.batch_size):
-            groups.append(list(pending[start : start + self.batch_size]))
-        for group in groups:
-            self._send(group)
-
-    def _send(self, group: list[Op]) -> None:
-        """Send one group: as a batch when it has several writes or resends an unanswered batch.
-
-        A resent batch keeps its request id even when only some of its members are at hand, so
-        QuickBooks replays the batch's reply (members not in the group are settled in theirs).
-        """
-        existing = group[0].rec.request_id
-        resent_batch = bool(existing and existing.startswith("b"))
-        for op in group:
-            self.book.begin(op.rec)  # a fresh record gets a new version, a resent one not
-        batch_rid: str | None = None
-        if resent_batch:
-            batch_rid = existing
-        elif len(group) > 1:
-            members = [(op.rec.local_id, op.rec.payload_version) for op in group]
-            batch_rid = batch_request_id(self.book.profile_id, group[0].rec.kind, members)
-            for op in group:
-                op.rec.request_id = batch_rid
-        self.session.commit()  # the request ids are durable before QuickBooks sees them
-        try:
-            if batch_rid is None:
-                self._single(group[0])
-            else:
-                self._batch(group, batch_rid)
-        except ReconnectNeeded:
-            raise
-        except QBORequestError as exc:  # the request as a whole failed; ids are kept
-            for op in group:
-                op.error = exc
-
-    def _single(self, op: Op) -> None:
-        rid = str(op.rec.request_id)
-        try:
-            if op.operation == "update":
-                op.result = self.client.update(op.entity, op.body, rid)
-            else:
-                op.result = self.client.create(op.entity, op.body, rid)
-        except ReconnectNeeded:
-            raise
-        except QBORequestError as exc:
-            if exc.retryable:
-                raise
-            op.error = exc
-
-    def _batch(self, group: list[Op], rid: str) -> None:
-        items = [
-            BatchItem(bId=op.bid, entity=op.entity, operation=op.operation, body=op.body)
-            for op in group
-        ]
-        by_bid = {op.bid: op for op in group}
-        for res in self.client.batch(items, rid):
-            op = by_bid.get(res.bId)
-            if op is None:  # an item of the original batch that is not in this group
-                continue
-            op.result, op.error = res.entity, res.error
-        for op in group:
-            if op.result is None and op.error is None:
-                op.error = QBORequestError(
-                    "QuickBooks' batch reply did not mention this record", request_id=rid
-                )
-
-    def settle(
-        self, ops: Sequence[Op], counts: dict[str, int], qbo_type: str | None = None
-    ) -> None:
-        """Record each op's outcome on its record and in the phase counts, then commit."""
-        if not ops:
+    def send(self, works: Sequence[Work]) -> None:
+        """Journal every operation, commit, then send them; outcomes land on the works."""
+        if not works:
             return
-        for op in ops:
-            if op.result is not None:
-                self.book.succeeded(op.rec, op.result, op.payload_hash, qbo_type or op.entity)
-                counts[op.outcome] += 1
-            elif op.error is not None:
-                self.book.refused(op.rec, op.error)
-                counts["failed"] += 1
-        self.session.commit()
+        for w in works:
+            self.journal.begin(w.doc, w.op, encoding.dumps(w.body), w.op_hash, w.facts, w.include)
+        groups = self._groups(works)
+        for group in groups:
+            if len(group) > 1:
+                rid = batch_request_id(
+                    self.journal.realm_id, [str(w.doc.op_request_id) for w in group]
+                )
+                for n, w in enumerate(group):
+                    w.doc.op_batch_id, w.doc.op_bid = rid, str(n)
+        self.journal.commit()  # durable before QuickBooks sees any of it
+        for group in groups:
+            self._send_group(group)
+
+    def resend(self, docs: Sequence[SyncDocument]) -> list[Work]:
+        """Resend what was journaled and never answered, exactly as it was (batches whole)."""
+        works = [
+            Work(d, OpKind(str(d.op_kind)), {}, d.op_hash, d.op_facts, d.op_include) for d in docs
+        ]
+        batches: dict[str, list[Work]] = {}
+        for w in works:
+            if w.doc.op_batch_id:
+                batches.setdefault(w.doc.op_batch_id, []).append(w)
+            else:
+                self._send_group([w])
+        for group in batches.values():
+            group.sort(key=lambda w: int(w.doc.op_bid or 0))
+            self._send_group(group)
+        return works
+
+    def _groups(self, works: Sequence[Work]) -> list[list[Work]]:
+        batchable = [w for w in works if w.op in BATCHABLE and not w.include]
+        groups = [[w] for w in works if not (w.op in BATCHABLE and not w.include)]
+        for start in range(0, len(batchable), self.batch_size):
+            groups.append(list(batchable[start : start + self.batch_size]))
+        return groups
+
+    def _send_group(self, group: list[Work]) -> None:
+        batch_id = group[0].doc.op_batch_id
+        try:
+            if batch_id:
+                self._batch(group, batch_id)
+            else:
+                self._single(group[0])
+        except ReconnectNeeded:
+            raise
+        except QBORequestError as exc:  # the request as a whole: retryable means unanswered
+            for w in group:
+                w.error, w.answered = exc, not exc.retryable
+
+    def _single(self, w: Work) -> None:
+        doc = w.doc
+        w.result = self.client.send(
+            str(doc.op_kind), w.entity, str(doc.op_body), str(doc.op_request_id), doc.op_include
+        )
+
+    def _batch(self, group: list[Work], rid: str) -> None:
+        items = [
+            BatchItem(
+                bId=str(w.doc.op_bid),
+                entity=w.entity,
+                operation=str(w.doc.op_kind),
+                body=encoding.loads(str(w.doc.op_body)),
+            )
+            for w in group
+        ]
+        by_bid = {str(w.doc.op_bid): w for w in group}
+        for res in self.client.batch(items, rid):
+            w = by_bid.get(res.bId)
+            if w is not None:
+                w.result, w.error = res.entity, res.error
+        for w in group:
+            if w.result is None and w.error is None:
+                w.error = QBORequestError(
+                    "QuickBooks' batch reply did not mention this document", request_id=rid
+                )

@@ -2,7 +2,7 @@
 
 from .customers import MappedCustomer, disambiguated_display_name, to_qbo_customer
 from .hashing import payload_hash
-from .ids import batch_request_id, request_id
+from .ids import batch_request_id, operation_request_id
 from .items import ADJUSTMENT_ITEM_NAME, item_name, to_qbo_item
 from .receipts import (
     adjustment_effect,
@@ -21,7 +21,7 @@ __all__ = [
     "disambiguated_display_name",
     "item_name",
     "payload_hash",
-    "request_id",
+    "operation_request_id",
     "to_qbo_adjustment_line",
     "to_qbo_credit_application",
     "to_qbo_credit_memo",

@@ -1,4 +1,10 @@
-"""Deterministic QuickBooks request ids, so a resumed run replays instead of writing twice."""
+"""Deterministic QuickBooks request ids: one per operation, so a resent operation replays.
+
+A request id names one operation on one document: company, document (kind and local id),
+operation (create, update, void, delete) and its generation (the document's operation count).
+Two different operations never share an id, so QuickBooks' replay of an id is always the
+answer to the question that id asked, even after the document was deleted.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +16,15 @@ def _digest(text: str, length: int) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
-def request_id(profile_id: int | str, kind: str, local_id: str, version: int) -> str:
-    """The `requestid` of one write: ``"<kind[:3]>-<32 hex of sha256(profile|kind|id|version)>"``.
-
-    At most 36 characters, so it also fits where QuickBooks allows only 36 (batch). The same
-    inputs always give the same id; any change of profile, kind, record or payload version gives
-    another.
-    """
-    return f"{kind[:3]}-" + _digest(f"{profile_id}|{kind}|{local_id}|{version}", 32)
+def operation_request_id(
+    realm_id: str, kind: str, local_id: str, operation: str, generation: int
+) -> str:
+    """``"<kind[:3]><op[0]>-<31 hex>"``: 36 characters, within QuickBooks' batch limit too."""
+    key = f"{realm_id}|{kind}|{local_id}|{operation}|{generation}"
+    return f"{kind[:3]}{operation[:1]}-" + _digest(key, 31)
 
 
-def batch_request_id(profile_id: int | str, kind: str, members: Iterable[tuple[str, int]]) -> str:
-    """The `requestid` of a batch: derived from its (local id, version) members, order-free.
-
-    36 characters: ``"b" + kind[:3] + "-" + 31 hex``.
-    """
-    key = ",".join(f"{local_id}@{version}" for local_id, version in sorted(members))
-    return f"b{kind[:3]}-" + _digest(f"{profile_id}|{kind}|{key}", 31)
+def batch_request_id(realm_id: str, members: Iterable[str]) -> str:
+    """The `requestid` of a batch, from its members' request ids (order-free): 36 characters."""
+    key = ",".join(sorted(members))
+    return "b-" + _digest(f"{realm_id}|{key}", 34)

@@ -54,35 +54,49 @@ def _label(record: ReceiptRecord) -> str:
 
 def to_qbo_payment(
     receipt: ReceiptRecord,
-    customer_qbo_id: str,
-    invoice_qbo_id: str,
-    payment_method_id: str | None,
+    customer_qbo_id: Any,
+    invoice_qbo_id: Any,
+    payment_method_id: Any | None,
     deposit_account_id: str | None,
+    *,
+    applied: Decimal | None = None,
+    ar_account_id: str | None = None,
 ) -> dict[str, Any]:
-    """A Payment of the receipt's amount applied in full to the sale's invoice."""
+    """A Payment of the receipt's amount, applied to the sale's invoice for `applied` (default:
+    the whole amount); what is not applied stays on the payment as unapplied credit.
+
+    Ids may be any value the caller resolves later (the engine passes references).
+    """
     amount = money(receipt.amount)
     if amount <= 0:
         raise MappingError(f"receipt {receipt.number} has a non-positive amount {amount}")
+    on_invoice = amount if applied is None else money(applied)
+    if not 0 <= on_invoice <= amount:
+        raise MappingError(f"receipt {receipt.number} cannot apply {on_invoice} of {amount}")
     payment: dict[str, Any] = {
-        "CustomerRef": {"value": str(customer_qbo_id)},
+        "CustomerRef": {"value": customer_qbo_id},
         "TotalAmt": amount,
         "TxnDate": receipt.received_on.isoformat(),
         "PaymentRefNum": _ref_num(receipt),
     }
     if payment_method_id:
-        payment["PaymentMethodRef"] = {"value": str(payment_method_id)}
+        payment["PaymentMethodRef"] = {"value": payment_method_id}
     if deposit_account_id:
         payment["DepositToAccountRef"] = {"value": str(deposit_account_id)}
-    payment["Line"] = [
-        {"Amount": amount, "LinkedTxn": [{"TxnId": str(invoice_qbo_id), "TxnType": "Invoice"}]}
-    ]
+    if ar_account_id:
+        payment["ARAccountRef"] = {"value": str(ar_account_id)}
+    payment["Line"] = (
+        [{"Amount": on_invoice, "LinkedTxn": [{"TxnId": invoice_qbo_id, "TxnType": "Invoice"}]}]
+        if on_invoice > 0
+        else []
+    )
     return payment
 
 
 def to_qbo_credit_memo(
     adjustment: ReceiptRecord,
-    customer_qbo_id: str,
-    adjustment_item_id: str,
+    customer_qbo_id: Any,
+    adjustment_item_id: Any,
     ar_account_id: str | None = None,
 ) -> dict[str, Any]:
     """The CreditMemo for an adjustment that reduces the balance (positive amount)."""
@@ -92,14 +106,14 @@ def to_qbo_credit_memo(
     memo: dict[str, Any] = {
         "DocNumber": _ref_num(adjustment),
         "TxnDate": adjustment.received_on.isoformat(),
-        "CustomerRef": {"value": str(customer_qbo_id)},
+        "CustomerRef": {"value": customer_qbo_id},
         "Line": [
             {
                 "DetailType": "SalesItemLineDetail",
                 "Amount": amount,
                 "Description": _label(adjustment),
                 "SalesItemLineDetail": {
-                    "ItemRef": {"value": str(adjustment_item_id)},
+                    "ItemRef": {"value": adjustment_item_id},
                     "Qty": Decimal(1),
                     "UnitPrice": amount,
                     "TaxCodeRef": dict(NON_TAXABLE),
@@ -114,30 +128,36 @@ def to_qbo_credit_memo(
 
 def to_qbo_credit_application(
     adjustment: ReceiptRecord,
-    customer_qbo_id: str,
-    invoice_qbo_id: str,
-    credit_memo_qbo_id: str,
+    customer_qbo_id: Any,
+    invoice_qbo_id: Any,
+    credit_memo_qbo_id: Any,
+    *,
+    applied: Decimal | None = None,
 ) -> dict[str, Any]:
-    """The zero-amount Payment applying the adjustment's CreditMemo to the sale's invoice."""
+    """The zero-amount Payment applying the adjustment's CreditMemo to the sale's invoice, for
+    `applied` (default: the whole adjustment; less when less is open on the invoice)."""
     amount = money(adjustment.amount)
     if amount <= 0:
         raise MappingError(f"adjustment {adjustment.number} does not reduce the balance")
+    on_invoice = amount if applied is None else money(applied)
+    if not 0 < on_invoice <= amount:
+        raise MappingError(f"adjustment {adjustment.number} cannot apply {on_invoice}")
     return {
-        "CustomerRef": {"value": str(customer_qbo_id)},
+        "CustomerRef": {"value": customer_qbo_id},
         "TotalAmt": money(Decimal(0)),
         "TxnDate": adjustment.received_on.isoformat(),
         "PaymentRefNum": _ref_num(adjustment),
         "Line": [
-            {"Amount": amount, "LinkedTxn": [{"TxnId": str(invoice_qbo_id), "TxnType": "Invoice"}]},
+            {"Amount": on_invoice, "LinkedTxn": [{"TxnId": invoice_qbo_id, "TxnType": "Invoice"}]},
             {
-                "Amount": amount,
-                "LinkedTxn": [{"TxnId": str(credit_memo_qbo_id), "TxnType": "CreditMemo"}],
+                "Amount": on_invoice,
+                "LinkedTxn": [{"TxnId": credit_memo_qbo_id, "TxnType": "CreditMemo"}],
             },
         ],
     }
 
 
-def to_qbo_adjustment_line(adjustment: ReceiptRecord, adjustment_item_id: str) -> dict[str, Any]:
+def to_qbo_adjustment_line(adjustment: ReceiptRecord, adjustment_item_id: Any) -> dict[str, Any]:
     """The invoice line for an adjustment that increases the balance (negative amount)."""
     increase = -money(adjustment.amount)
     if increase <= 0:
@@ -147,7 +167,7 @@ def to_qbo_adjustment_line(adjustment: ReceiptRecord, adjustment_item_id: str) -
         "Amount": increase,
         "Description": _label(adjustment),
         "SalesItemLineDetail": {
-            "ItemRef": {"value": str(adjustment_item_id)},
+            "ItemRef": {"value": adjustment_item_id},
             "Qty": Decimal(1),
             "UnitPrice": increase,
             "TaxCodeRef": dict(NON_TAXABLE),

@@ -1,8 +1,17 @@
-"""CRM sale -> QuickBooks Invoice JSON: one non-taxable item line per sale line."""
+"""CRM sale -> QuickBooks Invoice JSON: one non-taxable item line per sale line.
+
+Amounts are the CRM's, to the cent. QuickBooks checks Amount = Qty x UnitPrice on each line
+(6070), so `line_qty_price` sends the CRM's quantity and unit price only when their product is
+exactly the line amount; otherwise (a fractional quantity whose product has more than two
+decimals) the line goes as Qty 1 at the line amount, and its description says "qty x price".
+Sales tax is out of scope: lines are non-taxable and the invoice carries TotalTax 0, the
+override QuickBooks honours even under automated sales tax, so its total is the CRM's.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 from ..errors import MappingError
@@ -17,27 +26,39 @@ DESCRIPTION_MAX = 4000
 NON_TAXABLE = {"value": "NON"}
 
 
-def _item_id(line: SaleLineRecord, item_ids: Mapping[str, str]) -> str:
+def _item_id(line: SaleLineRecord, item_ids: Mapping[str, Any]) -> Any:
     item_id = item_ids.get(line.product_name) or item_ids.get(item_name(line.product_name))
     if not item_id:
         raise MappingError(f"no QuickBooks item for product {line.product_name!r}")
-    return str(item_id)
+    return item_id
 
 
-def to_qbo_line(line: SaleLineRecord, item_id: str) -> dict[str, Any]:
+def line_qty_price(line: SaleLineRecord) -> tuple[Decimal, Decimal, str | None]:
+    """(Qty, UnitPrice, note) so that Qty x UnitPrice is exactly the CRM's line amount."""
+    amount = money(line.amount)
+    if line.quantity * line.unit_price == amount:
+        return line.quantity, line.unit_price, None
+    return Decimal(1), amount, f"{line.quantity} x {line.unit_price}"
+
+
+def to_qbo_line(line: SaleLineRecord, item_id: Any) -> dict[str, Any]:
     """One SalesItemLineDetail line; Amount is the CRM's own line amount (cents)."""
     notes: list[str] = []
     out: dict[str, Any] = {
         "DetailType": "SalesItemLineDetail",
         "Amount": money(line.amount),
     }
+    qty, price, note = line_qty_price(line)
     description = clean_multiline(line.description, "description", DESCRIPTION_MAX, notes)
+    if note:
+        description = f"{description} ({note})" if description else note
+        description = description[:DESCRIPTION_MAX]
     if description:
         out["Description"] = description
     out["SalesItemLineDetail"] = {
         "ItemRef": {"value": item_id},
-        "Qty": line.quantity,
-        "UnitPrice": line.unit_price,
+        "Qty": qty,
+        "UnitPrice": price,
         "TaxCodeRef": dict(NON_TAXABLE),
     }
     return out
@@ -45,12 +66,12 @@ def to_qbo_line(line: SaleLineRecord, item_id: str) -> dict[str, Any]:
 
 def to_qbo_invoice(
     sale: SaleRecord,
-    customer_qbo_id: str,
-    item_ids_by_product_name: Mapping[str, str],
+    customer_qbo_id: Any,
+    item_ids_by_product_name: Mapping[str, Any],
     ar_account_id: str | None,
     *,
     increases: Sequence[ReceiptRecord] = (),
-    adjustment_item_id: str | None = None,
+    adjustment_item_id: Any | None = None,
 ) -> dict[str, Any]:
     """The Invoice for a sale: DocNumber = sale number, TxnDate = sold-on date.
 
@@ -75,8 +96,9 @@ def to_qbo_invoice(
     invoice: dict[str, Any] = {
         "DocNumber": doc_number,
         "TxnDate": sale.sold_on.isoformat(),
-        "CustomerRef": {"value": str(customer_qbo_id)},
+        "CustomerRef": {"value": customer_qbo_id},
         "Line": lines,
+        "TxnTaxDetail": {"TotalTax": Decimal("0.00")},
     }
     if ar_account_id:
         invoice["ARAccountRef"] = {"value": str(ar_account_id)}

@@ -9,11 +9,11 @@
   }
   var url = banner.getAttribute("data-status-url");
   var shown = Array.prototype.map.call(banner.querySelectorAll(".qbo-run"), function (el) {
-    return el.getAttribute("data-profile");
+    return el.getAttribute("data-company");
   }).sort().join(",");
 
   function show(run) {
-    var row = banner.querySelector('.qbo-run[data-profile="' + String(run.profile_id) + '"]');
+    var row = banner.querySelector('.qbo-run[data-company="' + String(run.company_id) + '"]');
     if (!row) {
       return;
     }
@@ -26,7 +26,7 @@
 
   function update(data) {
     var now = data.runs.map(function (run) {
-      return String(run.profile_id);
+      return String(run.company_id);
     }).sort().join(",");
     if (!data.active || now !== shown) {
       window.location.reload();

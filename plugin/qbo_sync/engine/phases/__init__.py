@@ -1,1 +1,0 @@
-"""The phases of a run, in dependency order: customers, items, sales, receipts."""

@@ -1,0 +1,52 @@
+"""What the plugin keeps per app (app.extensions["qbo_sync"]), and how modules reach it.
+
+A leaf module: everything may import it, it imports nothing of the plugin's that imports back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+from flask import current_app
+from flask_sqlalchemy import SQLAlchemy
+
+from . import redis_conn
+from .config import Settings
+from .models import Base
+from .source import CRMSource
+
+EXTENSION_KEY = "qbo_sync"
+
+
+@dataclass
+class QBOSyncState:
+    """What the plugin keeps per app, in app.extensions["qbo_sync"]."""
+
+    settings: Settings
+    db: SQLAlchemy
+    source: CRMSource
+    instance_path: str
+    configured_redis_url: str | None = None
+    metadata: Any = field(default=Base.metadata)
+    _redis: redis.Redis | None = None
+
+    @property
+    def redis_url(self) -> str:
+        """REDIS_URL, or an embedded server under instance/ started on first use."""
+        return self.configured_redis_url or redis_conn.embedded_url(
+            Path(self.instance_path) / "redis.db"
+        )
+
+    @property
+    def redis(self) -> redis.Redis:
+        if self._redis is None:
+            self._redis = redis_conn.connect(self.redis_url)
+        return self._redis
+
+
+def qbo_state() -> QBOSyncState:
+    """The plugin's state of the app in use."""
+    return current_app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
