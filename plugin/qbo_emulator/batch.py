@@ -8,6 +8,7 @@ from . import query
 from .entities import RULES
 from .errors import ApiFault
 from .repo import Repo
+from .writes import entity_write
 
 MAX_ITEMS = 30
 BATCH_REQUEST_ID_LIMIT = 36
@@ -53,8 +54,6 @@ def _validate(payload: Any, args: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _run_item(repo: Repo, item: dict[str, Any], stamp: str) -> dict[str, Any]:
-    from .operations import entity_write
-
     if "Query" in item:
         response = query.run(repo, str(item["Query"]), stamp)
         return {"QueryResponse": response["QueryResponse"]}

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 
 from . import tokens
-from .app import emulator
 from .runtime import FAULT_KINDS
+from .state import emulator
 
 blueprint = Blueprint("qbo_control", __name__, url_prefix="/_emulator")
 

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, render_template
 
-from .app import emulator
 from .entities.common import money
 from .repo import Doc, Repo
+from .state import emulator
 
 blueprint = Blueprint("qbo_workbook", __name__, url_prefix="/app", template_folder="templates")
 AR_ACCOUNT = "Accounts Receivable (A/R)"
