@@ -1,4 +1,4 @@
-"""The /_emulator/ control API (only with --control): faults, token expiry, stats, throttle."""
+"""The /_emulator/ control API (only with --control): faults, tokens, stats, throttle, companies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from . import tokens
+from . import company, tokens
+from .errors import dumps
 from .runtime import FAULT_KINDS
 from .state import emulator
 
@@ -91,3 +92,29 @@ def reset_stats() -> Response:
 def reset_throttle() -> Response:
     emulator().throttle.reset()
     return jsonify({"reset": True})
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(dumps({"error": message}), status, mimetype="application/json")
+
+
+@blueprint.get("/company")
+def company_settings() -> Response:
+    realm = _realm(request.args.get("realmId"))
+    with emulator().store.read() as conn:
+        return jsonify(company.load(conn, realm).as_json(realm))
+
+
+@blueprint.post("/company")
+def set_company() -> Response:
+    """Change the keys sent; the others keep their value."""
+    body = _body()
+    realm = _realm(body.get("realmId"))
+    emu = emulator()
+    with emu.store.write() as conn:
+        try:
+            settings = company.load(conn, realm).changed(body)
+        except company.SettingsError as exc:
+            return _error(400, str(exc))
+        company.save(conn, realm, settings)
+    return jsonify(settings.as_json(realm))

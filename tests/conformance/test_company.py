@@ -1,0 +1,130 @@
+"""Per-company settings (control API): the books' closing date (6210), automated sales tax, and
+the Preferences that show them, read back through python-quickbooks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import requests
+from qbo_emulator.testing import EmulatorProcess
+from quickbooks.exceptions import QuickbooksException
+from quickbooks.objects.base import LinkedTxn
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.invoice import Invoice
+from quickbooks.objects.item import Item
+from quickbooks.objects.payment import Payment, PaymentLine
+
+if TYPE_CHECKING:
+    from conftest import Connected, Kit
+
+pytestmark = pytest.mark.conformance
+CLOSED_MESSAGE = "Account Period Closed, Cannot Update Through Services API"
+CLOSED_DETAIL = (
+    "The account period has closed and the account books cannot be updated through the QBO "
+    "Services API. Please use the QBO website to make these changes."
+)
+
+
+@pytest.fixture(autouse=True)
+def default_settings(emu: EmulatorProcess, conn: Connected) -> Iterator[None]:
+    yield
+    emu.set_company(conn.realm_id, automated_sales_tax=False, book_close_date=None, ast_rate="8.25")
+
+
+@pytest.fixture(scope="module")
+def service(conn: Connected) -> Item:
+    item: Item = Item.where("Name = 'Services'", qb=conn.qb)[0]
+    return item
+
+
+def customer(conn: Connected, name: str) -> Customer:
+    c = Customer()
+    c.DisplayName = name
+    saved: Customer = c.save(qb=conn.qb)
+    return saved
+
+
+def line(item: Item, amount: Any, tax_code: str | None = None) -> SalesItemLine:
+    sales = SalesItemLine()
+    sales.Amount = amount
+    sales.SalesItemLineDetail = SalesItemLineDetail()
+    sales.SalesItemLineDetail.ItemRef = item.to_ref()
+    if tax_code is not None:
+        sales.SalesItemLineDetail.TaxCodeRef = {"value": tax_code}
+    return sales
+
+
+def invoice(
+    conn: Connected, cust: Customer, lines: list[SalesItemLine], date: str | None = None
+) -> Invoice:
+    inv = Invoice()
+    inv.CustomerRef = cust.to_ref()
+    inv.Line = lines
+    if date is not None:
+        inv.TxnDate = date
+    saved: Invoice = inv.save(qb=conn.qb)
+    return saved
+
+
+def payment(conn: Connected, cust: Customer, inv: Invoice, amount: Any, date: str) -> Payment:
+    pay = Payment()
+    pay.CustomerRef = cust.to_ref()
+    pay.TotalAmt = amount
+    pay.TxnDate = date
+    applied = PaymentLine()
+    applied.Amount = amount
+    linked = LinkedTxn()
+    linked.TxnId, linked.TxnType = inv.Id, "Invoice"
+    applied.LinkedTxn = [linked]
+    pay.Line = [applied]
+    saved: Payment = pay.save(qb=conn.qb)
+    return saved
+
+
+def assert_closed(err: pytest.ExceptionInfo[QuickbooksException]) -> None:
+    assert int(err.value.error_code) == 6210
+    assert err.value.message == CLOSED_MESSAGE
+    assert err.value.detail == CLOSED_DETAIL
+
+
+def test_company_settings_through_the_control_api(emu: EmulatorProcess, conn: Connected) -> None:
+    realm = conn.realm_id
+    assert emu.company_settings(realm) == {
+        "realmId": realm,
+        "automated_sales_tax": False,
+        "book_close_date": None,
+        "ast_rate": "8.25",
+    }
+    changed = emu.set_company(realm, book_close_date="2024-12-31", automated_sales_tax=True)
+    assert changed["book_close_date"] == "2024-12-31" and changed["automated_sales_tax"]
+    assert emu.set_company(realm, ast_rate="7.5") == {**changed, "ast_rate": "7.5"}
+    assert emu.company_settings(realm)["book_close_date"] == "2024-12-31", "left as it was"
+    assert emu.set_company(realm, book_close_date=None)["book_close_date"] is None
+    url = f"{emu.base_url}/_emulator/company"
+    for bad in (
+        {"book_close_date": "31/12/2024"},
+        {"automated_sales_tax": "yes"},
+        {"ast_rate": "lots"},
+        {"ast_rate": "101"},
+    ):
+        answer = requests.post(url, json={"realmId": realm, **bad}, timeout=10)
+        assert answer.status_code == 400, bad
+    assert requests.get(url, params={"realmId": "nope"}, timeout=10).status_code == 400
+
+
+def test_settings_live_in_the_shared_database(
+    kit: type[Kit], emu: EmulatorProcess, conn: Connected
+) -> None:
+    emu.set_company(conn.realm_id, book_close_date="2023-06-30", ast_rate="6")
+    with EmulatorProcess(db_path=emu.db_path, clients=[kit.CLIENT], control=True) as second:
+        assert second.company_settings(conn.realm_id)["book_close_date"] == "2023-06-30"
+        second.set_company(conn.realm_id, automated_sales_tax=True)
+    assert emu.company_settings(conn.realm_id) == {
+        "realmId": conn.realm_id,
+        "automated_sales_tax": True,
+        "book_close_date": "2023-06-30",
+        "ast_rate": "6",
+    }
