@@ -7,7 +7,9 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 
 from . import company, tokens
+from .entities.preferences import mirror
 from .errors import dumps
+from .repo import Repo
 from .runtime import FAULT_KINDS
 from .state import emulator
 
@@ -107,7 +109,7 @@ def company_settings() -> Response:
 
 @blueprint.post("/company")
 def set_company() -> Response:
-    """Change the keys sent; the others keep their value."""
+    """Change the keys sent; Preferences (BookCloseDate, TaxPrefs) follow in the same write."""
     body = _body()
     realm = _realm(body.get("realmId"))
     emu = emulator()
@@ -117,4 +119,11 @@ def set_company() -> Response:
         except company.SettingsError as exc:
             return _error(400, str(exc))
         company.save(conn, realm, settings)
+        repo = Repo(conn, realm, emu.clock)
+        prefs = repo.get("Preferences", "1")
+        if prefs is not None:
+            before = dumps(prefs)
+            mirror(prefs, settings)
+            if dumps(prefs) != before:
+                repo.save("Preferences", prefs, bump=True)
     return jsonify(settings.as_json(realm))

@@ -16,6 +16,7 @@ from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
+from quickbooks.objects.preferences import Preferences
 
 if TYPE_CHECKING:
     from conftest import Connected, Kit
@@ -128,3 +129,86 @@ def test_settings_live_in_the_shared_database(
         "book_close_date": "2023-06-30",
         "ast_rate": "6",
     }
+
+
+def test_preferences_are_complete(conn: Connected) -> None:
+    prefs = Preferences.get(qb=conn.qb)
+    assert prefs.Id == "1" and prefs.SyncToken.isdigit() and prefs.MetaData["CreateTime"]
+    info = prefs.AccountingInfoPrefs
+    assert info.TaxYearMonth == "January" and info.FirstMonthOfFiscalYear == "January"
+    assert info.TrackDepartments is False and info.CustomerTerminology == "Customers"
+    assert info.ClassTrackingPerTxn is False and info.ClassTrackingPerTxnLine is False
+    products = prefs.ProductAndServicesPrefs
+    assert products.ForSales is True and products.ForPurchase is True
+    assert products.QuantityWithPriceAndRate is True and products.QuantityOnHand is True
+    forms = prefs.SalesFormsPrefs
+    assert forms.CustomTxnNumbers is True and forms.AutoApplyCredit is False
+    assert forms.AllowDiscount is True and forms.AllowDeposit is False
+    assert forms.AllowShipping is False and forms.DefaultTerms.value == "3"
+    messages = prefs.EmailMessagesPrefs
+    for message in (
+        messages.InvoiceMessage,
+        messages.EstimateMessage,
+        messages.SalesReceiptMessage,
+        messages.StatementMessage,
+    ):
+        assert message.Subject.endswith("from Company A") and "Company A" in message.Message
+    vendors = prefs.VendorAndPurchasesPrefs
+    assert vendors.BillableExpenseTracking is True and vendors.TrackingByCustomer is True
+    assert len(vendors.POCustomField) == 2
+    time = prefs.TimeTrackingPrefs
+    assert time.WorkWeekStartDate == "Monday" and time.UseServices is True
+    assert time.BillCustomers is True and time.ShowBillRateToAll is False
+    assert time.MarkTimeEntriesBillable is True
+    assert prefs.TaxPrefs.UsingSalesTax is False and prefs.TaxPrefs.PartnerTaxEnabled is False
+    assert prefs.CurrencyPrefs.MultiCurrencyEnabled is False
+    assert prefs.CurrencyPrefs.HomeCurrency.value == "USD"
+    assert prefs.ReportPrefs.ReportBasis == "Accrual"
+    names = [pair.Name for pair in prefs.OtherPrefs.NameValue]
+    assert names[0] == "SalesFormsPrefs.DefaultCustomerMessage"
+    assert {"SalesFormsPrefs.DefaultItem", "DTXCopyMemo"} <= set(names)
+    raw = conn.raw("GET", "preferences").json()["Preferences"]
+    assert "BookCloseDate" not in raw["AccountingInfoPrefs"]
+    queried = conn.qb.query("select * from Preferences")["QueryResponse"]["Preferences"]
+    assert queried == [raw]
+
+
+def test_preferences_show_the_company_settings(emu: EmulatorProcess, conn: Connected) -> None:
+    before = Preferences.get(qb=conn.qb)
+    emu.set_company(conn.realm_id, book_close_date="2024-12-31", automated_sales_tax=True)
+    after = Preferences.get(qb=conn.qb)
+    assert after.AccountingInfoPrefs.BookCloseDate == "2024-12-31"
+    assert after.TaxPrefs.PartnerTaxEnabled is True and after.TaxPrefs.UsingSalesTax is True
+    assert int(after.SyncToken) == int(before.SyncToken) + 1
+    emu.set_company(conn.realm_id, book_close_date=None, automated_sales_tax=False)
+    raw = conn.raw("GET", "preferences").json()["Preferences"]
+    assert "BookCloseDate" not in raw["AccountingInfoPrefs"]
+    assert raw["TaxPrefs"] == {"UsingSalesTax": False, "PartnerTaxEnabled": False}
+
+
+def test_preferences_update_keeps_read_only_fields(emu: EmulatorProcess, conn: Connected) -> None:
+    emu.set_company(conn.realm_id, book_close_date="2024-12-31")
+    prefs = Preferences.get(qb=conn.qb)
+    prefs.EmailMessagesPrefs.EstimateMessage.Subject = "Your estimate, fresh"
+    prefs.AccountingInfoPrefs.BookCloseDate = "2001-01-01"
+    prefs.TaxPrefs.PartnerTaxEnabled = True
+    prefs.CurrencyPrefs.MultiCurrencyEnabled = True
+    prefs.SalesFormsPrefs.CustomTxnNumbers = False
+    saved = prefs.save(qb=conn.qb)
+    try:
+        again = Preferences.get(qb=conn.qb)
+        assert saved.SyncToken == again.SyncToken == str(int(prefs.SyncToken) + 1)
+        assert again.EmailMessagesPrefs.EstimateMessage.Subject == "Your estimate, fresh"
+        assert again.EmailMessagesPrefs.EstimateMessage.Message == (
+            prefs.EmailMessagesPrefs.EstimateMessage.Message
+        )
+        assert again.SalesFormsPrefs.CustomTxnNumbers is False
+        assert again.AccountingInfoPrefs.BookCloseDate == "2024-12-31"
+        assert again.TaxPrefs.PartnerTaxEnabled is False
+        assert again.CurrencyPrefs.MultiCurrencyEnabled is False
+        raw = conn.raw("GET", "preferences").json()["Preferences"]
+        assert "RevenueRecognition" not in raw["ProductAndServicesPrefs"], "not a QBO field"
+    finally:
+        again = Preferences.get(qb=conn.qb)
+        again.SalesFormsPrefs.CustomTxnNumbers = True
+        again.save(qb=conn.qb)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ApiFault
@@ -13,9 +13,10 @@ from .common import SERVER_FIELDS, clean
 
 @dataclass
 class Options:
-    """Per-request flags from the query string."""
+    """Per-request flags from the query string, plus the cleaned payload as sent (`sent`)."""
 
     allow_duplicate_docnum: bool = False
+    sent: Doc = field(default_factory=dict)
 
 
 class Rules:
@@ -52,7 +53,8 @@ def create(repo: Repo, rules: Rules, payload: Any, opts: Options) -> Doc:
         raise ApiFault("500", f"Operation Create is not supported for {rules.kind}.")
     if not isinstance(payload, dict):
         raise ApiFault("2020", f"Required parameter {rules.kind} is missing in the request")
-    doc = rules.prepare(repo, clean(_strip(rules, payload)), None, opts)
+    sent = clean(_strip(rules, payload))
+    doc = rules.prepare(repo, copy.deepcopy(sent), None, replace(opts, sent=sent))
     stored = repo.insert(rules.kind, doc)
     rules.after(repo, stored, None)
     return repo.get(rules.kind, stored["Id"]) or stored
@@ -105,7 +107,7 @@ def update(repo: Repo, rules: Rules, payload: Any, opts: Options, force_sparse: 
     else:
         merged = {k: copy.deepcopy(old[k]) for k in SERVER_FIELDS if k in old}
         merged.update(clean(incoming))
-    doc = rules.prepare(repo, merged, old, opts)
+    doc = rules.prepare(repo, merged, old, replace(opts, sent=clean(incoming)))
     for key in SERVER_FIELDS:
         if key in old:
             doc[key] = old[key]

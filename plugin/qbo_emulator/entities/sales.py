@@ -10,8 +10,8 @@ from ..repo import Doc, Repo
 from . import ledger
 from .base import Options, Rules
 from .common import cents, check_length, check_lengths, enum, money, required, resolve
-from .lists import custom_txn_numbers
 from .names import assign_address_ids
+from .preferences import custom_txn_numbers
 
 DETAIL_TYPES = (
     "SalesItemLineDetail",
