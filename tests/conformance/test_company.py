@@ -4,13 +4,16 @@ the Preferences that show them, read back through python-quickbooks."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
 from qbo_emulator.testing import EmulatorProcess
+from quickbooks.batch import batch_create
 from quickbooks.exceptions import QuickbooksException
 from quickbooks.objects.base import LinkedTxn
+from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
 from quickbooks.objects.invoice import Invoice
@@ -212,3 +215,78 @@ def test_preferences_update_keeps_read_only_fields(emu: EmulatorProcess, conn: C
         again = Preferences.get(qb=conn.qb)
         again.SalesFormsPrefs.CustomTxnNumbers = True
         again.save(qb=conn.qb)
+
+
+def test_closing_date_refuses_transactions_dated_on_or_before_it(
+    emu: EmulatorProcess, conn: Connected, service: Item
+) -> None:
+    cust = customer(conn, "Closed Books Ltd")
+    old = invoice(conn, cust, [line(service, 40)], "2024-11-15")
+    paid = invoice(conn, cust, [line(service, 30)], "2024-12-01")
+    old_payment = payment(conn, cust, paid, 30, "2024-12-02")
+    emu.set_company(conn.realm_id, book_close_date="2024-12-31")
+    with pytest.raises(QuickbooksException) as err:
+        invoice(conn, cust, [line(service, 10)], "2024-12-31")
+    assert_closed(err)
+    fresh = invoice(conn, cust, [line(service, 10)], "2025-01-01")
+    assert fresh.TxnDate == "2025-01-01"
+    fresh.TxnDate = "2024-06-30"
+    with pytest.raises(QuickbooksException) as err:
+        fresh.save(qb=conn.qb)
+    assert_closed(err)
+    stored = Invoice.get(old.Id, qb=conn.qb)
+    stored.TxnDate = "2025-02-01"
+    with pytest.raises(QuickbooksException) as err:
+        stored.save(qb=conn.qb)
+    assert_closed(err)
+    with pytest.raises(QuickbooksException) as err:
+        stored.void(qb=conn.qb)
+    assert_closed(err)
+    with pytest.raises(QuickbooksException) as err:
+        stored.delete(qb=conn.qb)
+    assert_closed(err)
+    with pytest.raises(QuickbooksException) as err:
+        old_payment.delete(qb=conn.qb)
+    assert_closed(err)
+    with pytest.raises(QuickbooksException) as err:
+        Payment.get(old_payment.Id, qb=conn.qb).void(qb=conn.qb)
+    assert_closed(err)
+    memo = CreditMemo()
+    memo.CustomerRef = cust.to_ref()
+    memo.Line = [line(service, 5)]
+    memo.TxnDate = "2024-07-04"
+    memo.DocNumber = None
+    with pytest.raises(QuickbooksException) as err:
+        memo.save(qb=conn.qb)
+    assert_closed(err)
+    assert Invoice.get(old.Id, qb=conn.qb).SyncToken == old.SyncToken
+    assert Decimal(str(Customer.get(cust.Id, qb=conn.qb).Balance)) == Decimal(50)
+    emu.set_company(conn.realm_id, book_close_date=None)
+    assert Invoice.get(old.Id, qb=conn.qb).void(qb=conn.qb)
+
+
+def test_open_period_payment_may_pay_an_invoice_of_a_closed_period(
+    emu: EmulatorProcess, conn: Connected, service: Item
+) -> None:
+    cust = customer(conn, "Late Payer")
+    old = invoice(conn, cust, [line(service, 80)], "2024-10-01")
+    emu.set_company(conn.realm_id, book_close_date="2024-12-31")
+    payment(conn, cust, old, 80, "2025-01-15")
+    after = Invoice.get(old.Id, qb=conn.qb)
+    assert after.Balance == 0 and after.SyncToken == "1"
+
+
+def test_closing_date_inside_batch_items(
+    emu: EmulatorProcess, conn: Connected, service: Item
+) -> None:
+    cust = customer(conn, "Batch Closer")
+    emu.set_company(conn.realm_id, book_close_date="2024-12-31")
+    closed, open_ = Invoice(), Invoice()
+    for inv, date in ((closed, "2024-12-30"), (open_, "2025-01-02")):
+        inv.CustomerRef = cust.to_ref()
+        inv.Line = [line(service, 12)]
+        inv.TxnDate = date
+    result = batch_create([closed, open_], qb=conn.qb)
+    assert [inv.TxnDate for inv in result.successes] == ["2025-01-02"]
+    error = result.faults[0].Error[0]
+    assert (error.code, error.Message, error.Detail) == ("6210", CLOSED_MESSAGE, CLOSED_DETAIL)

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import ApiFault
 from ..repo import Doc, Repo
+from .books import check_open
 from .common import SERVER_FIELDS, clean
 
 
@@ -27,6 +28,7 @@ class Rules:
     voidable = False
     updatable = True
     creatable = True
+    posts_to_books = False  # a transaction: refused on or before the closing date (6210)
     read_only: tuple[str, ...] = ()
     keep_on_sparse_blank: tuple[str, ...] = ()
 
@@ -55,6 +57,8 @@ def create(repo: Repo, rules: Rules, payload: Any, opts: Options) -> Doc:
         raise ApiFault("2020", f"Required parameter {rules.kind} is missing in the request")
     sent = clean(_strip(rules, payload))
     doc = rules.prepare(repo, copy.deepcopy(sent), None, replace(opts, sent=sent))
+    if rules.posts_to_books:
+        check_open(repo, doc)
     stored = repo.insert(rules.kind, doc)
     rules.after(repo, stored, None)
     return repo.get(rules.kind, stored["Id"]) or stored
@@ -94,6 +98,8 @@ def update(repo: Repo, rules: Rules, payload: Any, opts: Options, force_sparse: 
     if not rules.updatable:
         raise ApiFault("500", f"Operation Update is not supported for {rules.kind}.")
     old = _existing(repo, rules, payload)
+    if rules.posts_to_books:
+        check_open(repo, old)
     sparse = force_sparse or payload.get("sparse") in (True, "true", "True")
     incoming = _strip(rules, payload)
     if sparse:
@@ -108,6 +114,8 @@ def update(repo: Repo, rules: Rules, payload: Any, opts: Options, force_sparse: 
         merged = {k: copy.deepcopy(old[k]) for k in SERVER_FIELDS if k in old}
         merged.update(clean(incoming))
     doc = rules.prepare(repo, merged, old, replace(opts, sent=clean(incoming)))
+    if rules.posts_to_books:
+        check_open(repo, doc)
     for key in SERVER_FIELDS:
         if key in old:
             doc[key] = old[key]
@@ -125,6 +133,8 @@ def delete(repo: Repo, rules: Rules, payload: Any) -> Doc:
             "Make a name list entity inactive instead (Active: false).",
         )
     old = _existing(repo, rules, payload)
+    if rules.posts_to_books:
+        check_open(repo, old)
     rules.check_delete(repo, old)
     stub = repo.delete(rules.kind, copy.deepcopy(old))
     rules.after(repo, None, old)
@@ -135,6 +145,8 @@ def void(repo: Repo, rules: Rules, payload: Any) -> Doc:
     if not rules.voidable:
         raise ApiFault("500", f"Operation Void is not supported for {rules.kind}.")
     old = _existing(repo, rules, payload)
+    if rules.posts_to_books:
+        check_open(repo, old)
     doc = rules.void(repo, copy.deepcopy(old))
     repo.save(rules.kind, doc, bump=True)
     rules.after(repo, doc, old)

@@ -112,6 +112,7 @@ class SalesRules(Rules):
     """Shared by Invoice and CreditMemo (`balance_field` differs)."""
 
     deletable = True
+    posts_to_books = True
     read_only = (
         "TotalAmt",
         "Balance",
