@@ -20,6 +20,7 @@ from quickbooks.objects.invoice import Invoice
 from quickbooks.objects.item import Item
 from quickbooks.objects.payment import Payment, PaymentLine
 from quickbooks.objects.preferences import Preferences
+from quickbooks.objects.tax import TxnTaxDetail
 
 if TYPE_CHECKING:
     from conftest import Connected, Kit
@@ -290,3 +291,69 @@ def test_closing_date_inside_batch_items(
     assert [inv.TxnDate for inv in result.successes] == ["2025-01-02"]
     error = result.faults[0].Error[0]
     assert (error.code, error.Message, error.Detail) == ("6210", CLOSED_MESSAGE, CLOSED_DETAIL)
+
+
+def test_automated_sales_tax_ignores_line_tax_codes(
+    emu: EmulatorProcess, conn: Connected, service: Item
+) -> None:
+    emu.set_company(conn.realm_id, automated_sales_tax=True)
+    cust = customer(conn, "Taxed Buyer")
+    inv = invoice(conn, cust, [line(service, 100, "NON"), line(service, 50)])
+    assert inv.TxnTaxDetail.TotalTax == 12.38, "150 x 8.25% = 12.375, half a cent rounds up"
+    assert inv.TotalAmt == 162.38 and inv.Balance == 162.38
+    raw = conn.raw("GET", f"invoice/{inv.Id}").json()["Invoice"]
+    codes = [ln["SalesItemLineDetail"]["TaxCodeRef"]["value"] for ln in raw["Line"][:-1]]
+    assert codes == ["TAX", "TAX"] and raw["Line"][-1]["Amount"] == 150
+    assert Decimal(str(Customer.get(cust.Id, qb=conn.qb).Balance)) == Decimal("162.38")
+    sparse = {"Id": inv.Id, "SyncToken": inv.SyncToken, "sparse": True, "Line": [raw["Line"][0]]}
+    shrunk = conn.raw("POST", "invoice", json=sparse).json()["Invoice"]
+    assert shrunk["TxnTaxDetail"]["TotalTax"] == 8.25 and shrunk["TotalAmt"] == 108.25
+    emu.set_company(conn.realm_id, ast_rate="10")
+    memo = CreditMemo()
+    memo.CustomerRef = cust.to_ref()
+    memo.Line = [line(service, 20)]
+    memo.DocNumber = None
+    memo = memo.save(qb=conn.qb)
+    assert memo.TotalAmt == 22 and memo.RemainingCredit == 22
+    assert memo.TxnTaxDetail.TotalTax == 2
+
+
+def test_explicit_total_tax_is_honoured_under_automated_sales_tax(
+    emu: EmulatorProcess, conn: Connected, service: Item
+) -> None:
+    emu.set_company(conn.realm_id, automated_sales_tax=True)
+    cust = customer(conn, "Tax As Billed")
+    inv = Invoice()
+    inv.CustomerRef = cust.to_ref()
+    inv.Line = [line(service, 100)]
+    inv.TxnTaxDetail = TxnTaxDetail()
+    inv.TxnTaxDetail.TotalTax = 0
+    pinned = inv.save(qb=conn.qb)
+    assert pinned.TotalAmt == 100 and pinned.TxnTaxDetail.TotalTax == 0
+    body = {
+        "CustomerRef": {"value": cust.Id},
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": 100,
+                "SalesItemLineDetail": {"ItemRef": {"value": service.Id}},
+            }
+        ],
+        "TxnTaxDetail": {"TotalTax": 7.77},
+    }
+    billed = conn.raw("POST", "invoice", json=body).json()["Invoice"]
+    assert billed["TotalAmt"] == 107.77 and billed["TxnTaxDetail"]["TotalTax"] == 7.77
+
+
+def test_without_automated_sales_tax_total_tax_is_added_as_sent(
+    conn: Connected, service: Item
+) -> None:
+    cust = customer(conn, "Manual Tax")
+    plain = invoice(conn, cust, [line(service, 100)])
+    assert plain.TotalAmt == 100
+    inv = Invoice()
+    inv.CustomerRef = cust.to_ref()
+    inv.Line = [line(service, 100)]
+    inv.TxnTaxDetail = TxnTaxDetail()
+    inv.TxnTaxDetail.TotalTax = 4.5
+    assert inv.save(qb=conn.qb).TotalAmt == 104.5

@@ -1,10 +1,11 @@
-"""Invoice and CreditMemo: lines, totals, the appended subtotal line, DocNumber rules."""
+"""Invoice and CreditMemo: lines, totals and tax, the appended subtotal line, DocNumber rules."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from ..company import load
 from ..errors import ApiFault
 from ..repo import Doc, Repo
 from . import ledger
@@ -12,6 +13,7 @@ from .base import Options, Rules
 from .common import cents, check_length, check_lengths, enum, money, required, resolve
 from .names import assign_address_ids
 from .preferences import custom_txn_numbers
+from .tax import total_tax
 
 DETAIL_TYPES = (
     "SalesItemLineDetail",
@@ -27,8 +29,13 @@ def _line_ids(old: Doc | None) -> set[str]:
     return {str(line.get("Id")) for line in (old or {}).get("Line", []) if line.get("Id")}
 
 
-def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decimal, Decimal]:
-    """Validate lines; returns (lines with Id/LineNum, subtotal, discount)."""
+def build_lines(
+    repo: Repo, raw: Any, old: Doc | None, ast: bool = False
+) -> tuple[list[Doc], Decimal, Decimal]:
+    """Validate lines; returns (lines with Id/LineNum, subtotal, discount).
+
+    Under automated sales tax (`ast`) every item line is taxable whatever its TaxCodeRef says.
+    """
     if not isinstance(raw, list):
         raise ApiFault("2020", "Required parameter Line is missing in the request", "Line")
     lines = [dict(x) for x in raw if isinstance(x, dict)]
@@ -51,7 +58,7 @@ def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decim
         line["LineNum"] = position
         line.pop("LinkedTxn", None)
         if detail_type == "SalesItemLineDetail":
-            subtotal += _item_line(repo, line)
+            subtotal += _item_line(repo, line, ast)
         elif detail_type == "DiscountLineDetail":
             discounts.append(line)
         else:
@@ -77,7 +84,7 @@ def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decim
     return out, subtotal, discount_total
 
 
-def _item_line(repo: Repo, line: Doc) -> Decimal:
+def _item_line(repo: Repo, line: Doc, ast: bool) -> Decimal:
     detail = line.get("SalesItemLineDetail")
     if not isinstance(detail, dict):
         detail = {}
@@ -104,7 +111,10 @@ def _item_line(repo: Repo, line: Doc) -> Decimal:
     for key in ("ServiceDate", "TaxInclusiveAmt"):
         if detail.get(key) in ("", 0, None):
             detail.pop(key, None)
-    detail.setdefault("TaxCodeRef", {"value": "NON"})
+    if ast:
+        detail["TaxCodeRef"] = {"value": "TAX"}
+    else:
+        detail.setdefault("TaxCodeRef", {"value": "NON"})
     return amount
 
 
@@ -133,11 +143,13 @@ class SalesRules(Rules):
         customer, doc["CustomerRef"] = resolve(
             repo, "Customer", required(doc, "CustomerRef"), "CustomerRef"
         )
-        lines, subtotal, discount = build_lines(repo, doc.get("Line"), old)
+        settings = load(repo.conn, repo.realm_id)
+        lines, subtotal, discount = build_lines(
+            repo, doc.get("Line"), old, settings.automated_sales_tax
+        )
         doc["Line"] = lines
-        tax = doc.get("TxnTaxDetail") or {}
-        total_tax = money(tax.get("TotalTax"), "TxnTaxDetail.TotalTax", Decimal(0))
-        total = cents(subtotal - discount + total_tax)
+        tax = total_tax(settings, doc, subtotal, opts.sent)
+        total = cents(subtotal - discount + tax)
         if total < 0:
             raise ApiFault(
                 "6000", f"Transaction amount must be 0 or more. Total={total}", "TotalAmt"
