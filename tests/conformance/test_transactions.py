@@ -457,3 +457,20 @@ def test_inventory_items_need_their_extra_fields(conn: Connected) -> None:
     with pytest.raises(QuickbooksException) as err2:
         saved.save(qb=conn.qb)
     assert code(err2) == 6000
+
+
+def test_amount_check_reports_every_bad_line(conn: Connected, widget: Item) -> None:
+    cust = customer(conn, "Sloppy Math")
+    rounded = invoice(conn, cust, [item_line(widget, 100, 3, Decimal("33.333"))])
+    assert rounded.TotalAmt == 100, "Qty x UnitPrice is compared after rounding to cents"
+    lines = [item_line(widget, 58, 2, 30), item_line(widget, 5), item_line(widget, 7, 7, 2)]
+    with pytest.raises(QuickbooksException) as err:
+        invoice(conn, cust, lines)
+    assert code(err) == 6070
+    assert err.value.message == "Amount calculation incorrect in the request."
+    assert err.value.detail == "Amount is not equal to UnitPrice * Qty. Supplied value:58"
+    body = json.loads(Invoice.from_json({"CustomerRef": {"value": cust.Id}}).to_json())
+    body["Line"] = [json.loads(ln.to_json()) for ln in lines]
+    errors = conn.raw("POST", "invoice", json=body).json()["Fault"]["Error"]
+    assert [(e["code"], e["element"]) for e in errors] == [("6070", "Line.Amount")] * 2
+    assert errors[1]["Detail"].endswith("Supplied value:7")

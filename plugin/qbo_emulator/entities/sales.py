@@ -34,6 +34,7 @@ def build_lines(
 ) -> tuple[list[Doc], Decimal, Decimal]:
     """Validate lines; returns (lines with Id/LineNum, subtotal, discount).
 
+    Every item line whose Amount is not Qty × UnitPrice gets its own 6070 error in one Fault.
     Under automated sales tax (`ast`) every item line is taxable whatever its TaxCodeRef says.
     """
     if not isinstance(raw, list):
@@ -46,6 +47,7 @@ def build_lines(
     next_id = max((int(i) for i in known if i.isdigit()), default=0) + 1
     subtotal = Decimal(0)
     discounts: list[Doc] = []
+    bad_amounts: list[ApiFault] = []
     out: list[Doc] = []
     for position, line in enumerate(lines, start=1):
         detail_type = enum(
@@ -58,7 +60,12 @@ def build_lines(
         line["LineNum"] = position
         line.pop("LinkedTxn", None)
         if detail_type == "SalesItemLineDetail":
-            subtotal += _item_line(repo, line, ast)
+            try:
+                subtotal += _item_line(repo, line, ast)
+            except ApiFault as fault:
+                if fault.code != "6070":
+                    raise
+                bad_amounts.append(fault)
         elif detail_type == "DiscountLineDetail":
             discounts.append(line)
         else:
@@ -66,6 +73,10 @@ def build_lines(
             line.setdefault("DescriptionLineDetail", {})
             line.pop("DescriptionOnly", None)
         out.append(line)
+    if bad_amounts:
+        first, *rest = bad_amounts
+        first.also = tuple(rest)
+        raise first
     discount_total = Decimal(0)
     for line in discounts:
         detail = line.setdefault("DiscountLineDetail", {})
@@ -89,7 +100,8 @@ def _item_line(repo: Repo, line: Doc, ast: bool) -> Decimal:
     if not isinstance(detail, dict):
         detail = {}
     line["SalesItemLineDetail"] = detail
-    amount = cents(money(line.get("Amount"), "Line.Amount"))
+    supplied = line.get("Amount")
+    amount = cents(money(supplied, "Line.Amount"))
     line["Amount"] = amount
     if not detail.get("ItemRef"):
         return Decimal(0)
@@ -101,7 +113,7 @@ def _item_line(repo: Repo, line: Doc, ast: bool) -> Decimal:
     if qty != 0 and price != 0 and cents(qty * price) != amount:
         raise ApiFault(
             "6070",
-            f"Amount is not equal to UnitPrice * Qty. Supplied value:{amount}",
+            f"Amount is not equal to UnitPrice * Qty. Supplied value:{supplied}",
             "Line.Amount",
         )
     if qty == 0:
