@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, jsonify, request
 
 from . import company, tokens
+from .entities import BY_SEGMENT, NAME_LISTS
 from .entities.preferences import mirror
 from .errors import dumps
 from .repo import Repo
@@ -127,3 +128,23 @@ def set_company() -> Response:
             if dumps(prefs) != before:
                 repo.save("Preferences", prefs, bump=True)
     return jsonify(settings.as_json(realm))
+
+
+@blueprint.post("/deactivate")
+def deactivate() -> Response:
+    """Active false on a name-list entity, as if someone did it in QuickBooks (no balance rule)."""
+    body = _body()
+    realm = _realm(body.get("realmId"))
+    kind = BY_SEGMENT.get(str(body.get("entity", "")).lower(), "")
+    if kind not in NAME_LISTS:
+        return _error(400, f"entity must be one of {list(NAME_LISTS)}")
+    emu = emulator()
+    with emu.store.write() as conn:
+        repo = Repo(conn, realm, emu.clock)
+        doc = repo.get(kind, body.get("Id", ""))
+        if doc is None:
+            return _error(404, f"no {kind} with Id {body.get('Id')!r}")
+        if doc.get("Active") is not False:
+            doc["Active"] = False
+            repo.save(kind, doc, bump=True)
+    return Response(dumps({kind: doc}), 200, mimetype="application/json")

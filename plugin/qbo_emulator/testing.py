@@ -215,3 +215,9 @@ class EmulatorProcess:
     def company_settings(self, realm_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._control("GET", "company", params={"realmId": realm_id})
         return result
+
+    def deactivate(self, realm_id: str, entity: str, id: str) -> dict[str, Any]:  # noqa: A002
+        """Set Active false on a Customer or Item (any name list) as if done in QuickBooks."""
+        body = {"realmId": realm_id, "entity": entity, "Id": id}
+        result: dict[str, Any] = self._control("POST", "deactivate", json=body)
+        return result

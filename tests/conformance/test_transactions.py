@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from qbo_emulator.testing import EmulatorProcess
 from quickbooks.exceptions import ObjectNotFoundException, QuickbooksException, ValidationException
 from quickbooks.objects.account import Account
 from quickbooks.objects.base import LinkedTxn
@@ -474,3 +475,46 @@ def test_amount_check_reports_every_bad_line(conn: Connected, widget: Item) -> N
     errors = conn.raw("POST", "invoice", json=body).json()["Fault"]["Error"]
     assert [(e["code"], e["element"]) for e in errors] == [("6070", "Line.Amount")] * 2
     assert errors[1]["Detail"].endswith("Supplied value:7")
+
+
+def test_inactive_references_are_refused_until_reactivated(
+    emu: EmulatorProcess, conn: Connected, widget: Item
+) -> None:
+    message = (
+        "Object Not Found : Something you're trying to use has been made inactive. "
+        "Check the fields with accounts, customers, items, vendors or employees."
+    )
+    cust = customer(conn, "Sleeping Customer")
+    inv = invoice(conn, cust, [item_line(widget, 10)])
+    spare = Item()
+    spare.Name = "Sleeping Item"
+    spare.Type = "Service"
+    spare.IncomeAccountRef = widget.IncomeAccountRef
+    spare = spare.save(qb=conn.qb)
+    emu.deactivate(conn.realm_id, "Customer", cust.Id)
+    emu.deactivate(conn.realm_id, "Item", spare.Id)
+    awake = customer(conn, "Awake Customer")
+    memo = CreditMemo()
+    memo.CustomerRef = awake.to_ref()
+    memo.Line = [item_line(spare, 3)]
+    memo.DocNumber = None
+    attempts = [
+        lambda: invoice(conn, cust, [item_line(widget, 5)]),
+        lambda: invoice(conn, awake, [item_line(spare, 5)]),
+        lambda: memo.save(qb=conn.qb),
+        lambda: pay(conn, cust, 10, [("Invoice", inv.Id, 10)]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ObjectNotFoundException) as err:
+            attempt()
+        assert code(err) == 610 and err.value.message == message
+    raw = conn.raw("POST", "creditmemo", json=json.loads(memo.to_json())).json()
+    assert raw["Fault"]["Error"][0]["element"] == ""
+    for kind, entity in (("Customer", cust), ("Item", spare)):
+        current = conn.raw("GET", f"{kind.lower()}/{entity.Id}").json()[kind]
+        assert current["Active"] is False
+        body = {"Id": entity.Id, "SyncToken": current["SyncToken"], "sparse": True, "Active": True}
+        conn.qb.update_object(kind, json.dumps(body))
+    assert invoice(conn, cust, [item_line(spare, 5)]).TotalAmt == 5
+    assert memo.save(qb=conn.qb).TotalAmt == 3
+    assert pay(conn, cust, 10, [("Invoice", inv.Id, 10)]).UnappliedAmt == 0
