@@ -60,6 +60,7 @@ def create_app(
     app.register_blueprint(api.blueprint)
     app.register_blueprint(control_api.blueprint)
     app.register_blueprint(workbook.blueprint)
+    app.register_blueprint(workbook.home_blueprint)
 
     @app.after_request
     def add_tid(response: Response) -> Response:
