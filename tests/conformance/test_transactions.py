@@ -460,6 +460,71 @@ def test_inventory_items_need_their_extra_fields(conn: Connected) -> None:
     assert code(err2) == 6000
 
 
+def test_sync_tokens_follow_every_payment_change(
+    emu: EmulatorProcess, conn: Connected, widget: Item
+) -> None:
+    """Field notes §0.1: applying, changing, unapplying, voiding or deleting a payment."""
+    cust = customer(conn, "Token Watcher")
+    inv = invoice(conn, cust, [item_line(widget, 100)])
+    memo = CreditMemo()
+    memo.CustomerRef = cust.to_ref()
+    memo.Line = [item_line(widget, 10)]
+    memo.DocNumber = None
+    memo = memo.save(qb=conn.qb)
+
+    def tokens() -> tuple[int, int]:
+        return (
+            int(Invoice.get(inv.Id, qb=conn.qb).SyncToken),
+            int(CreditMemo.get(memo.Id, qb=conn.qb).SyncToken),
+        )
+
+    assert tokens() == (0, 0)
+    applied = pay(conn, cust, 30, [("Invoice", inv.Id, 40), ("CreditMemo", memo.Id, 10)])
+    assert tokens() == (1, 1)
+    applied.Line[0].Amount = 50
+    applied.TotalAmt = 40
+    applied = applied.save(qb=conn.qb)
+    assert tokens() == (2, 1) and Invoice.get(inv.Id, qb=conn.qb).Balance == 50
+    applied.Line = []
+    applied = applied.save(qb=conn.qb)
+    assert tokens() == (3, 2) and applied.UnappliedAmt == 40
+    second = pay(conn, cust, 20, [("Invoice", inv.Id, 20)])
+    assert tokens() == (4, 2)
+    second.void(qb=conn.qb)
+    assert tokens() == (5, 2)
+    third = pay(conn, cust, 5, [("Invoice", inv.Id, 5)])
+    third.delete(qb=conn.qb)
+    assert tokens() == (7, 2)
+
+
+def test_invoice_update_after_payment_needs_the_reread_token(conn: Connected, widget: Item) -> None:
+    cust = customer(conn, "Reread Invoice")
+    inv = invoice(conn, cust, [item_line(widget, 100)])
+    pay(conn, cust, 60, [("Invoice", inv.Id, 60)])
+    inv.PrivateNote = "sent with the token from the create"
+    with pytest.raises(QuickbooksException) as err:
+        inv.save(qb=conn.qb)
+    assert code(err) == 5010
+    fresh = Invoice.get(inv.Id, qb=conn.qb)
+    assert fresh.SyncToken == "1"
+    fresh.PrivateNote = "sent with the re-read token"
+    saved = fresh.save(qb=conn.qb)
+    assert saved.SyncToken == "2" and saved.PrivateNote == "sent with the re-read token"
+    assert saved.Balance == 40 and [t.TxnId for t in saved.LinkedTxn] != []
+
+
+def test_overpayment_is_kept_as_unapplied_credit(conn: Connected, widget: Item) -> None:
+    cust = customer(conn, "Generous Payer")
+    inv = invoice(conn, cust, [item_line(widget, 100)])
+    payment = pay(conn, cust, 150, [("Invoice", inv.Id, 100)])
+    assert Invoice.get(inv.Id, qb=conn.qb).Balance == 0
+    assert Payment.get(payment.Id, qb=conn.qb).UnappliedAmt == 50
+    assert balance(conn, cust) == Decimal(-50)
+    with pytest.raises(QuickbooksException) as err:
+        pay(conn, cust, 10, [("Invoice", inv.Id, 10)])
+    assert code(err) == 6000, "a line above the invoice's open balance stays refused"
+
+
 def test_amount_check_reports_every_bad_line(conn: Connected, widget: Item) -> None:
     cust = customer(conn, "Sloppy Math")
     rounded = invoice(conn, cust, [item_line(widget, 100, 3, Decimal("33.333"))])
