@@ -8,10 +8,10 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from . import tokens
-from .app import DROP_KEY, Emulator, emulator
 from .errors import ApiFault, dumps, fault_body, gateway_body, throttle_fault
 from .operations import Call, execute
 from .repo import Repo
+from .state import DROP_KEY, Emulator, emulator
 
 blueprint = Blueprint("qbo_api", __name__, url_prefix="/v3/company/<realm_id>")
 JSON_TYPE = "application/json;charset=UTF-8"

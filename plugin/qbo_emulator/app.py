@@ -1,4 +1,4 @@
-"""The Flask app factory: wires store, clock, runtime state and the blueprints."""
+"""The Flask app factory: wires store, clock, the shared `state.Emulator` and the blueprints."""
 
 from __future__ import annotations
 
@@ -6,42 +6,17 @@ import socket
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response
 
+from . import api, oauth, workbook
+from . import control as control_api
 from .clock import Clock
-from .runtime import FaultQueue, Stats, Throttle
 from .seed import ensure_companies, register_client
+from .state import DEFAULT_DB, DROP_KEY, EXTENSION_KEY, Emulator
 from .store import Store
-
-DROP_KEY = "qbo_emulator.drop"
-DEFAULT_DB = Path("instance") / "qbo_emulator.db"
-
-
-@dataclass
-class Emulator:
-    """Everything the request handlers share inside one server process."""
-
-    store: Store
-    clock: Clock
-    latency_ms: float = 0.0
-    control: bool = False
-    batch_limit: int = 30
-    throttle: Throttle = field(init=False)
-    faults: FaultQueue = field(default_factory=FaultQueue)
-    stats: Stats = field(default_factory=Stats)
-    realms: dict[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.throttle = Throttle(self.clock)
-
-
-def emulator() -> Emulator:
-    emu: Emulator = current_app.extensions["qbo_emulator"]
-    return emu
 
 
 class DropMiddleware:
@@ -73,9 +48,6 @@ def create_app(
     time_scale: float = 1.0,
     control: bool = False,
 ) -> Flask:
-    from . import api, oauth, workbook
-    from . import control as control_api
-
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
     store = Store(db_path)
@@ -83,11 +55,12 @@ def create_app(
     for client_id, secret, redirect_uri in clients:
         register_client(store, client_id, secret, redirect_uri)
     emu.realms = ensure_companies(store, emu.clock)
-    app.extensions["qbo_emulator"] = emu
+    app.extensions[EXTENSION_KEY] = emu
     app.register_blueprint(oauth.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(control_api.blueprint)
     app.register_blueprint(workbook.blueprint)
+    app.register_blueprint(workbook.home_blueprint)
 
     @app.after_request
     def add_tid(response: Response) -> Response:

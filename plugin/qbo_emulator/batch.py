@@ -8,10 +8,12 @@ from . import query
 from .entities import RULES
 from .errors import ApiFault
 from .repo import Repo
+from .writes import entity_write
 
 MAX_ITEMS = 30
 BATCH_REQUEST_ID_LIMIT = 36
 BID_LIMIT_WITH_REQUEST_ID = 10
+ITEM_OPTIONS = ("void", "allowduplicatedocnum")
 
 
 def _validate(payload: Any, args: dict[str, str]) -> list[dict[str, Any]]:
@@ -53,8 +55,6 @@ def _validate(payload: Any, args: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _run_item(repo: Repo, item: dict[str, Any], stamp: str) -> dict[str, Any]:
-    from .operations import entity_write
-
     if "Query" in item:
         response = query.run(repo, str(item["Query"]), stamp)
         return {"QueryResponse": response["QueryResponse"]}
@@ -65,13 +65,21 @@ def _run_item(repo: Repo, item: dict[str, Any], stamp: str) -> dict[str, Any]:
     operation = str(item.get("operation", "")).lower()
     if operation not in ("create", "update", "delete"):
         raise ApiFault("2170", f"Invalid Enumeration : operation {operation!r}", "operation")
-    args = {"operation": "" if operation == "create" else operation}
-    if str(item.get("optionsData", "")).lower() == "void":
-        args["include"] = "void"
-        args["operation"] = "void" if kind == "Invoice" else operation
-    if operation == "create":
-        args["operation"] = "create"
+    flags = item_options(item.get("optionsData"))
+    args = {"operation": operation, "include": ",".join(sorted(flags))}
+    if "void" in flags and kind == "Invoice" and operation == "update":
+        args["operation"] = "void"
     return {kind: entity_write(repo, kind, item[kind], args)}
+
+
+def item_options(value: Any) -> set[str]:
+    """`optionsData` as a string ("void", "a,b") or a list (.NET SDK); unknown flags are 2170."""
+    parts = value if isinstance(value, list) else str(value or "").split(",")
+    flags = {str(p).strip().lower() for p in parts if str(p).strip()}
+    unknown = sorted(flags - set(ITEM_OPTIONS))
+    if unknown:
+        raise ApiFault("2170", f"Invalid Enumeration : optionsData {unknown[0]}", "optionsData")
+    return flags
 
 
 def run(repo: Repo, payload: Any, args: dict[str, str], stamp: str) -> dict[str, Any]:

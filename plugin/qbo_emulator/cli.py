@@ -11,8 +11,9 @@ from types import FrameType
 import click
 from werkzeug.serving import make_server
 
-from .app import DEFAULT_DB, create_app, emulator
+from .app import create_app
 from .seed import demo_client
+from .state import DEFAULT_DB, emulator
 
 
 def _parse_client(value: str) -> tuple[str, str, str]:

@@ -1,4 +1,4 @@
-"""The /_emulator/ control API (only with --control): faults, token expiry, stats, throttle."""
+"""The /_emulator/ control API (only with --control): faults, tokens, stats, throttle, companies."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, jsonify, request
 
-from . import tokens
-from .app import emulator
+from . import company, tokens
+from .entities import BY_SEGMENT, NAME_LISTS
+from .entities.preferences import mirror
+from .errors import dumps
+from .repo import Repo
 from .runtime import FAULT_KINDS
+from .state import emulator
 
 blueprint = Blueprint("qbo_control", __name__, url_prefix="/_emulator")
 
@@ -91,3 +95,56 @@ def reset_stats() -> Response:
 def reset_throttle() -> Response:
     emulator().throttle.reset()
     return jsonify({"reset": True})
+
+
+def _error(status: int, message: str) -> Response:
+    return Response(dumps({"error": message}), status, mimetype="application/json")
+
+
+@blueprint.get("/company")
+def company_settings() -> Response:
+    realm = _realm(request.args.get("realmId"))
+    with emulator().store.read() as conn:
+        return jsonify(company.load(conn, realm).as_json(realm))
+
+
+@blueprint.post("/company")
+def set_company() -> Response:
+    """Change the keys sent; Preferences (BookCloseDate, TaxPrefs) follow in the same write."""
+    body = _body()
+    realm = _realm(body.get("realmId"))
+    emu = emulator()
+    with emu.store.write() as conn:
+        try:
+            settings = company.load(conn, realm).changed(body)
+        except company.SettingsError as exc:
+            return _error(400, str(exc))
+        company.save(conn, realm, settings)
+        repo = Repo(conn, realm, emu.clock)
+        prefs = repo.get("Preferences", "1")
+        if prefs is not None:
+            before = dumps(prefs)
+            mirror(prefs, settings)
+            if dumps(prefs) != before:
+                repo.save("Preferences", prefs, bump=True)
+    return jsonify(settings.as_json(realm))
+
+
+@blueprint.post("/deactivate")
+def deactivate() -> Response:
+    """Active false on a name-list entity, as if someone did it in QuickBooks (no balance rule)."""
+    body = _body()
+    realm = _realm(body.get("realmId"))
+    kind = BY_SEGMENT.get(str(body.get("entity", "")).lower(), "")
+    if kind not in NAME_LISTS:
+        return _error(400, f"entity must be one of {list(NAME_LISTS)}")
+    emu = emulator()
+    with emu.store.write() as conn:
+        repo = Repo(conn, realm, emu.clock)
+        doc = repo.get(kind, body.get("Id", ""))
+        if doc is None:
+            return _error(404, f"no {kind} with Id {body.get('Id')!r}")
+        if doc.get("Active") is not False:
+            doc["Active"] = False
+            repo.save(kind, doc, bump=True)
+    return Response(dumps({kind: doc}), 200, mimetype="application/json")

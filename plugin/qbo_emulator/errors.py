@@ -19,7 +19,7 @@ MESSAGES: dict[str, str] = {
     "4001": "Invalid query",
     "5010": "Stale Object Error",
     "6000": "A business validation error has occurred while processing your request",
-    "6070": "Amount is not equal to UnitPrice * Qty",
+    "6070": "Amount calculation incorrect in the request.",
     "6140": "Duplicate Document Number Error",
     "6240": "Duplicate Name Exists Error",
     "10000": "An application error has occurred while processing your request",
@@ -37,6 +37,7 @@ class ApiFault(Exception):
         status: int = 400,
         fault_type: str = "ValidationFault",
         message: str | None = None,
+        also: tuple[ApiFault, ...] = (),
     ) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
@@ -45,15 +46,19 @@ class ApiFault(Exception):
         self.status = status
         self.fault_type = fault_type
         self.message = message or MESSAGES.get(code, "Error")
+        self.also = also  # further errors reported in the same Fault (one per bad line)
 
-    def fault(self) -> dict[str, Any]:
-        error = {
+    def error(self) -> dict[str, str]:
+        return {
             "Message": self.message,
             "Detail": self.detail,
             "code": self.code,
             "element": self.element,
         }
-        return {"Error": [error], "type": self.fault_type}
+
+    def fault(self) -> dict[str, Any]:
+        errors = [self.error(), *(other.error() for other in self.also)]
+        return {"Error": errors, "type": self.fault_type}
 
 
 def _encode(value: object) -> object:

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
 
 from . import tokens
-from .app import emulator
+from .state import emulator
 
 blueprint = Blueprint("qbo_oauth", __name__, template_folder="templates")
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import query
+from . import batch, cdc, query
 from .entities import BY_SEGMENT, RULES, base
 from .errors import ApiFault, loads
 from .repo import Doc, Repo
+from .writes import entity_write, options
 
 
 @dataclass
@@ -61,34 +62,8 @@ def unsupported(call: Call) -> ApiFault:
     )
 
 
-def options(args: dict[str, str]) -> base.Options:
-    includes = {v.strip().lower() for v in args.get("include", "").split(",")}
-    return base.Options(allow_duplicate_docnum="allowduplicatedocnum" in includes)
-
-
-def entity_write(repo: Repo, kind: str, payload: Any, args: dict[str, str]) -> Doc:
-    """create / update / delete / void of one entity, chosen like QBO from the query string."""
-    rules = RULES[kind]
-    operation = args.get("operation", "").lower()
-    includes = {v.strip().lower() for v in args.get("include", "").split(",")}
-    opts = options(args)
-    if operation == "delete":
-        return base.delete(repo, rules, payload)
-    if operation == "void" or (operation == "update" and "void" in includes):
-        return base.void(repo, rules, payload)
-    if operation == "update":
-        return base.update(repo, rules, payload, opts, force_sparse=False)
-    if operation not in ("", "create"):
-        raise ApiFault("500", f"Unsupported Operation : Operation {operation} is not supported.")
-    if operation == "" and isinstance(payload, dict) and payload.get("Id") not in (None, ""):
-        return base.update(repo, rules, payload, opts, force_sparse=False)
-    return base.create(repo, rules, payload, opts)
-
-
 def execute(repo: Repo, call: Call, stamp: str) -> dict[str, Any]:
     """Run a non-batch call; raises ApiFault for faults."""
-    from . import batch, cdc
-
     if not call.segments:
         raise unsupported(call)
     first = call.segments[0].lower()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from .clock import Clock
+from .entities.preferences import default_preferences, fill_defaults
 from .repo import Doc, Repo
 from .store import Store
 
@@ -69,9 +70,11 @@ def realm_ids(store: Store) -> dict[str, str]:
 def ensure_companies(store: Store, clock: Clock) -> dict[str, str]:
     """Create the companies on first start; realm ids stay stable for the database file."""
     with store.write() as conn:
-        existing = {r["name"] for r in conn.execute("SELECT name FROM realms").fetchall()}
+        rows = conn.execute("SELECT name, realm_id FROM realms").fetchall()
+        existing = {str(r["name"]): str(r["realm_id"]) for r in rows}
         for position, name in enumerate(COMPANIES):
             if name in existing:
+                _upgrade(Repo(conn, existing[name], clock), name)
                 continue
             realm_id = str(9130350000000000 + secrets.randbelow(10**15))
             conn.execute(
@@ -80,6 +83,13 @@ def ensure_companies(store: Store, clock: Clock) -> dict[str, str]:
             )
             _seed(Repo(conn, realm_id, clock), name)
     return realm_ids(store)
+
+
+def _upgrade(repo: Repo, company: str) -> None:
+    """Bring a company seeded by an older emulator up to today's Preferences sections."""
+    prefs = repo.get("Preferences", "1")
+    if prefs is not None and fill_defaults(prefs, company):
+        repo.save("Preferences", prefs, bump=False)
 
 
 def _name(first: str, last: str, display: str) -> Doc:
@@ -150,25 +160,4 @@ def _seed(repo: Repo, company: str) -> None:
             "NameValue": [{"Name": "OfferingSku", "Value": "QuickBooks Online Plus"}],
         },
     )
-    repo.insert("Preferences", default_preferences())
-
-
-def default_preferences() -> Doc:
-    return {
-        "AccountingInfoPrefs": {
-            "TrackDepartments": False,
-            "ClassTrackingPerTxn": False,
-            "CustomerTerminology": "Customers",
-        },
-        "SalesFormsPrefs": {
-            "CustomTxnNumbers": True,
-            "AllowDeposit": False,
-            "AllowDiscount": True,
-            "AllowShipping": False,
-            "AutoApplyCredit": False,
-            "AutoApplyPayments": False,
-        },
-        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
-        "TaxPrefs": {"UsingSalesTax": False, "PartnerTaxEnabled": False},
-        "OtherPrefs": {"NameValue": []},
-    }
+    repo.insert("Preferences", default_preferences(company))

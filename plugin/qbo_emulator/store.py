@@ -35,6 +35,9 @@ CREATE INDEX IF NOT EXISTS entities_customer ON entities (realm_id, customer_id)
 CREATE TABLE IF NOT EXISTS sequences (
     realm_id TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (realm_id, name));
+CREATE TABLE IF NOT EXISTS company_settings (
+    realm_id TEXT PRIMARY KEY, automated_sales_tax INTEGER NOT NULL,
+    book_close_date TEXT, ast_rate TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS replies (
     realm_id TEXT NOT NULL, request_id TEXT NOT NULL, status INTEGER NOT NULL,
     content_type TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (realm_id, request_id));

@@ -17,6 +17,7 @@ from typing import Any
 import requests
 
 ACCOUNTING_SCOPE = "com.intuit.quickbooks.accounting"
+UNCHANGED: Any = object()  # `set_company(book_close_date=...)` default: leave the date as it is
 
 
 def free_port() -> int:
@@ -191,3 +192,32 @@ class EmulatorProcess:
 
     def reset_throttle(self) -> None:
         self._control("POST", "throttle/reset", json={})
+
+    def set_company(
+        self,
+        realm_id: str,
+        *,
+        automated_sales_tax: bool | None = None,
+        book_close_date: str | None | object = UNCHANGED,
+        ast_rate: str | None = None,
+    ) -> dict[str, Any]:
+        """Change a company's settings (None leaves a setting; `book_close_date=None` clears)."""
+        body: dict[str, Any] = {"realmId": realm_id}
+        if automated_sales_tax is not None:
+            body["automated_sales_tax"] = automated_sales_tax
+        if book_close_date is not UNCHANGED:
+            body["book_close_date"] = book_close_date
+        if ast_rate is not None:
+            body["ast_rate"] = ast_rate
+        result: dict[str, Any] = self._control("POST", "company", json=body)
+        return result
+
+    def company_settings(self, realm_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self._control("GET", "company", params={"realmId": realm_id})
+        return result
+
+    def deactivate(self, realm_id: str, entity: str, id: str) -> dict[str, Any]:  # noqa: A002
+        """Set Active false on a Customer or Item (any name list) as if done in QuickBooks."""
+        body = {"realmId": realm_id, "entity": entity, "Id": id}
+        result: dict[str, Any] = self._control("POST", "deactivate", json=body)
+        return result

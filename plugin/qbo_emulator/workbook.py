@@ -1,4 +1,4 @@
-"""Read-only workbook pages: the customer list with open balances and one customer's page."""
+"""Read-only pages: the companies at `/`, and per company its customers and one customer's page."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from decimal import Decimal
 
 from flask import Blueprint, abort, render_template
 
-from .app import emulator
 from .entities.common import money
 from .repo import Doc, Repo
+from .state import emulator
 
 blueprint = Blueprint("qbo_workbook", __name__, url_prefix="/app", template_folder="templates")
+home_blueprint = Blueprint("qbo_home", __name__, template_folder="templates")
 AR_ACCOUNT = "Accounts Receivable (A/R)"
 
 
@@ -39,6 +40,19 @@ def _company(realm_id: str) -> str:
     if realm_id not in names:
         abort(404)
     return names[realm_id]
+
+
+@home_blueprint.get("/")
+def home() -> str:
+    """Every company with its realm id and a link to its workbook (all text escaped)."""
+    emu = emulator()
+    companies = []
+    with emu.store.read() as conn:
+        for name, realm_id in emu.realms.items():
+            info = Repo(conn, realm_id, emu.clock).get("CompanyInfo", "1") or {}
+            legal = str(info.get("CompanyName") or name)
+            companies.append({"name": name, "company_name": legal, "realm_id": realm_id})
+    return render_template("home.html", companies=companies)
 
 
 @blueprint.get("/<realm_id>/")

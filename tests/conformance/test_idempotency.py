@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 from qbo_emulator.testing import EmulatorProcess
 from quickbooks.objects.customer import Customer
+from quickbooks.objects.payment import Payment
 
 if TYPE_CHECKING:
     from conftest import Connected, Kit
@@ -91,3 +92,28 @@ def test_request_id_limits(conn: Connected) -> None:
     answer = conn.raw("POST", "batch", params={"requestid": "batch-rid-2"}, json=batch)
     assert answer.status_code == 400
     assert Customer.count("DisplayName = 'Long Rid'", qb=conn.qb) == 0
+
+
+def test_replay_after_the_payment_was_deleted(emu: EmulatorProcess, conn: Connected) -> None:
+    """Field notes §0.2: the old answer, with the deleted Payment's Id, and nothing created."""
+    customer = Customer()
+    customer.DisplayName = "Deleted Then Replayed"
+    customer = customer.save(qb=conn.qb)
+
+    def new_payment() -> Payment:
+        payment = Payment()
+        payment.CustomerRef = customer.to_ref()
+        payment.TotalAmt = 25
+        payment.Line = []
+        return payment
+
+    first = new_payment().save(qb=conn.qb, request_id="pay-then-delete-1")
+    assert [p.Id for p in Payment.filter(CustomerRef=customer.Id, qb=conn.qb)] == [first.Id]
+    first.delete(qb=conn.qb)
+    emu.reset_stats(conn.realm_id)
+    again = new_payment().save(qb=conn.qb, request_id="pay-then-delete-1")
+    assert again.Id == first.Id and again.SyncToken == "0" and again.TotalAmt == 25
+    stats = emu.stats(conn.realm_id)
+    assert stats["replays"] == 1 and stats["executed_writes"] == 0
+    assert Payment.filter(CustomerRef=customer.Id, qb=conn.qb) == []
+    assert Customer.get(customer.Id, qb=conn.qb).Balance == 0

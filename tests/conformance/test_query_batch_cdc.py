@@ -293,3 +293,47 @@ def test_filtering_on_an_unknown_property_is_400(conn: Connected) -> None:
     assert error["code"] == "4001"
     assert fault(conn, "SELECT * FROM Invoice ORDERBY Nonsense")["code"] == "4001"
     assert query(conn, "SELECT * FROM Customer WHERE PrimaryEmailAddr.Address = 'x@y.test'") == {}
+
+
+def test_batch_option_allowduplicatedocnum(conn: Connected) -> None:
+    """Field notes §1a row 11: the batch form of `include=allowduplicatedocnum`."""
+    owner = Customer.where("DisplayName = 'Pager 06'", qb=conn.qb)[0]
+    inv = {
+        "CustomerRef": {"value": owner.Id},
+        "DocNumber": "LEGACY-7",
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": 3,
+                "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+            }
+        ],
+    }
+    first = conn.raw("POST", "invoice", json=inv).json()["Invoice"]
+    items = [
+        {"bId": "plain", "operation": "create", "Invoice": inv},
+        {
+            "bId": "str",
+            "operation": "create",
+            "optionsData": "allowduplicatedocnum",
+            "Invoice": inv,
+        },
+        {
+            "bId": "list",
+            "operation": "create",
+            "optionsData": ["AllowDuplicateDocNum"],
+            "Invoice": inv,
+        },
+        {"bId": "bad", "operation": "create", "optionsData": "nonsense", "Invoice": inv},
+    ]
+    answer = conn.raw("POST", "batch", json={"BatchItemRequest": items}).json()
+    by_bid = {r["bId"]: r for r in answer["BatchItemResponse"]}
+    assert by_bid["plain"]["Fault"]["Error"][0]["code"] == "6140"
+    assert f"TxnId={first['Id']}" in by_bid["plain"]["Fault"]["Error"][0]["Detail"]
+    assert by_bid["str"]["Invoice"]["DocNumber"] == "LEGACY-7"
+    assert by_bid["list"]["Invoice"]["DocNumber"] == "LEGACY-7"
+    assert by_bid["bad"]["Fault"]["Error"][0]["code"] == "2170"
+    numbered = Invoice.where("DocNumber = 'LEGACY-7'", qb=conn.qb)
+    assert sorted(i.Id for i in numbered) == sorted(
+        [first["Id"], by_bid["str"]["Invoice"]["Id"], by_bid["list"]["Invoice"]["Id"]]
+    )

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from qbo_emulator.testing import EmulatorProcess
 from quickbooks.exceptions import ObjectNotFoundException, QuickbooksException, ValidationException
 from quickbooks.objects.account import Account
 from quickbooks.objects.base import LinkedTxn
@@ -457,3 +458,128 @@ def test_inventory_items_need_their_extra_fields(conn: Connected) -> None:
     with pytest.raises(QuickbooksException) as err2:
         saved.save(qb=conn.qb)
     assert code(err2) == 6000
+
+
+def test_sync_tokens_follow_every_payment_change(
+    emu: EmulatorProcess, conn: Connected, widget: Item
+) -> None:
+    """Field notes §0.1: applying, changing, unapplying, voiding or deleting a payment."""
+    cust = customer(conn, "Token Watcher")
+    inv = invoice(conn, cust, [item_line(widget, 100)])
+    memo = CreditMemo()
+    memo.CustomerRef = cust.to_ref()
+    memo.Line = [item_line(widget, 10)]
+    memo.DocNumber = None
+    memo = memo.save(qb=conn.qb)
+
+    def tokens() -> tuple[int, int]:
+        return (
+            int(Invoice.get(inv.Id, qb=conn.qb).SyncToken),
+            int(CreditMemo.get(memo.Id, qb=conn.qb).SyncToken),
+        )
+
+    assert tokens() == (0, 0)
+    applied = pay(conn, cust, 30, [("Invoice", inv.Id, 40), ("CreditMemo", memo.Id, 10)])
+    assert tokens() == (1, 1)
+    applied.Line[0].Amount = 50
+    applied.TotalAmt = 40
+    applied = applied.save(qb=conn.qb)
+    assert tokens() == (2, 1) and Invoice.get(inv.Id, qb=conn.qb).Balance == 50
+    applied.Line = []
+    applied = applied.save(qb=conn.qb)
+    assert tokens() == (3, 2) and applied.UnappliedAmt == 40
+    second = pay(conn, cust, 20, [("Invoice", inv.Id, 20)])
+    assert tokens() == (4, 2)
+    second.void(qb=conn.qb)
+    assert tokens() == (5, 2)
+    third = pay(conn, cust, 5, [("Invoice", inv.Id, 5)])
+    third.delete(qb=conn.qb)
+    assert tokens() == (7, 2)
+
+
+def test_invoice_update_after_payment_needs_the_reread_token(conn: Connected, widget: Item) -> None:
+    cust = customer(conn, "Reread Invoice")
+    inv = invoice(conn, cust, [item_line(widget, 100)])
+    pay(conn, cust, 60, [("Invoice", inv.Id, 60)])
+    inv.PrivateNote = "sent with the token from the create"
+    with pytest.raises(QuickbooksException) as err:
+        inv.save(qb=conn.qb)
+    assert code(err) == 5010
+    fresh = Invoice.get(inv.Id, qb=conn.qb)
+    assert fresh.SyncToken == "1"
+    fresh.PrivateNote = "sent with the re-read token"
+    saved = fresh.save(qb=conn.qb)
+    assert saved.SyncToken == "2" and saved.PrivateNote == "sent with the re-read token"
+    assert saved.Balance == 40 and [t.TxnId for t in saved.LinkedTxn] != []
+
+
+def test_overpayment_is_kept_as_unapplied_credit(conn: Connected, widget: Item) -> None:
+    cust = customer(conn, "Generous Payer")
+    inv = invoice(conn, cust, [item_line(widget, 100)])
+    payment = pay(conn, cust, 150, [("Invoice", inv.Id, 100)])
+    assert Invoice.get(inv.Id, qb=conn.qb).Balance == 0
+    assert Payment.get(payment.Id, qb=conn.qb).UnappliedAmt == 50
+    assert balance(conn, cust) == Decimal(-50)
+    with pytest.raises(QuickbooksException) as err:
+        pay(conn, cust, 10, [("Invoice", inv.Id, 10)])
+    assert code(err) == 6000, "a line above the invoice's open balance stays refused"
+
+
+def test_amount_check_reports_every_bad_line(conn: Connected, widget: Item) -> None:
+    cust = customer(conn, "Sloppy Math")
+    rounded = invoice(conn, cust, [item_line(widget, 100, 3, Decimal("33.333"))])
+    assert rounded.TotalAmt == 100, "Qty x UnitPrice is compared after rounding to cents"
+    lines = [item_line(widget, 58, 2, 30), item_line(widget, 5), item_line(widget, 7, 7, 2)]
+    with pytest.raises(QuickbooksException) as err:
+        invoice(conn, cust, lines)
+    assert code(err) == 6070
+    assert err.value.message == "Amount calculation incorrect in the request."
+    assert err.value.detail == "Amount is not equal to UnitPrice * Qty. Supplied value:58"
+    body = json.loads(Invoice.from_json({"CustomerRef": {"value": cust.Id}}).to_json())
+    body["Line"] = [json.loads(ln.to_json()) for ln in lines]
+    errors = conn.raw("POST", "invoice", json=body).json()["Fault"]["Error"]
+    assert [(e["code"], e["element"]) for e in errors] == [("6070", "Line.Amount")] * 2
+    assert errors[1]["Detail"].endswith("Supplied value:7")
+
+
+def test_inactive_references_are_refused_until_reactivated(
+    emu: EmulatorProcess, conn: Connected, widget: Item
+) -> None:
+    message = (
+        "Object Not Found : Something you're trying to use has been made inactive. "
+        "Check the fields with accounts, customers, items, vendors or employees."
+    )
+    cust = customer(conn, "Sleeping Customer")
+    inv = invoice(conn, cust, [item_line(widget, 10)])
+    spare = Item()
+    spare.Name = "Sleeping Item"
+    spare.Type = "Service"
+    spare.IncomeAccountRef = widget.IncomeAccountRef
+    spare = spare.save(qb=conn.qb)
+    emu.deactivate(conn.realm_id, "Customer", cust.Id)
+    emu.deactivate(conn.realm_id, "Item", spare.Id)
+    awake = customer(conn, "Awake Customer")
+    memo = CreditMemo()
+    memo.CustomerRef = awake.to_ref()
+    memo.Line = [item_line(spare, 3)]
+    memo.DocNumber = None
+    attempts = [
+        lambda: invoice(conn, cust, [item_line(widget, 5)]),
+        lambda: invoice(conn, awake, [item_line(spare, 5)]),
+        lambda: memo.save(qb=conn.qb),
+        lambda: pay(conn, cust, 10, [("Invoice", inv.Id, 10)]),
+    ]
+    for attempt in attempts:
+        with pytest.raises(ObjectNotFoundException) as err:
+            attempt()
+        assert code(err) == 610 and err.value.message == message
+    raw = conn.raw("POST", "creditmemo", json=json.loads(memo.to_json())).json()
+    assert raw["Fault"]["Error"][0]["element"] == ""
+    for kind, entity in (("Customer", cust), ("Item", spare)):
+        current = conn.raw("GET", f"{kind.lower()}/{entity.Id}").json()[kind]
+        assert current["Active"] is False
+        body = {"Id": entity.Id, "SyncToken": current["SyncToken"], "sparse": True, "Active": True}
+        conn.qb.update_object(kind, json.dumps(body))
+    assert invoice(conn, cust, [item_line(spare, 5)]).TotalAmt == 5
+    assert memo.save(qb=conn.qb).TotalAmt == 3
+    assert pay(conn, cust, 10, [("Invoice", inv.Id, 10)]).UnappliedAmt == 0

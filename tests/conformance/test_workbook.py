@@ -10,7 +10,7 @@ import requests
 from qbo_emulator.testing import EmulatorProcess
 
 if TYPE_CHECKING:
-    from conftest import Connected
+    from conftest import Connected, Kit
 
 pytestmark = pytest.mark.conformance
 
@@ -114,3 +114,24 @@ def test_unknown_realm_or_customer_is_404(emu: EmulatorProcess, conn: Connected)
     assert requests.get(f"{emu.base_url}/app/123/", timeout=5).status_code == 404
     missing = requests.get(f"{emu.base_url}/app/{conn.realm_id}/customer/999999", timeout=5)
     assert missing.status_code == 404
+
+
+def test_root_page_lists_the_companies(emu: EmulatorProcess, kit: type[Kit]) -> None:
+    other = kit.connect(emu, "Company B")
+    info = other.raw("GET", f"companyinfo/{other.realm_id}").json()["CompanyInfo"]
+    body = {
+        "Id": info["Id"],
+        "SyncToken": info["SyncToken"],
+        "sparse": True,
+        "CompanyName": "B & <i>Sons</i>",
+    }
+    assert other.raw("POST", "companyinfo", json=body).status_code == 200
+    page = requests.get(f"{emu.base_url}/", timeout=5)
+    assert page.status_code == 200 and page.headers["Content-Type"].startswith("text/html")
+    assert "<i>Sons</i>" not in page.text and "B &amp; &lt;i&gt;Sons&lt;/i&gt;" in page.text
+    rows = {r[0]: r for r in cells(page.text, "companies")}
+    assert set(rows) == set(emu.realm_ids) == {"Company A", "Company B"}
+    for name, realm_id in emu.realm_ids.items():
+        assert rows[name][2] == realm_id
+        assert f'href="/app/{realm_id}/"' in page.text
+        assert requests.get(f"{emu.base_url}/app/{realm_id}/", timeout=5).status_code == 200

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .base import Rules
-from .lists import AccountRules, CompanyInfoRules, ItemRules, PaymentMethodRules, PreferencesRules
+from .lists import AccountRules, CompanyInfoRules, ItemRules, PaymentMethodRules
 from .names import NameRules
 from .payments import PaymentRules
+from .preferences import PreferencesRules
 from .sales import SalesRules
 
 RULES: dict[str, Rules] = {

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ApiFault
 from ..repo import Doc, Repo
+from .books import check_open
 from .common import SERVER_FIELDS, clean
 
 
 @dataclass
 class Options:
-    """Per-request flags from the query string."""
+    """Per-request flags from the query string, plus the cleaned payload as sent (`sent`)."""
 
     allow_duplicate_docnum: bool = False
+    sent: Doc = field(default_factory=dict)
 
 
 class Rules:
@@ -26,6 +28,7 @@ class Rules:
     voidable = False
     updatable = True
     creatable = True
+    posts_to_books = False  # a transaction: refused on or before the closing date (6210)
     read_only: tuple[str, ...] = ()
     keep_on_sparse_blank: tuple[str, ...] = ()
 
@@ -52,7 +55,10 @@ def create(repo: Repo, rules: Rules, payload: Any, opts: Options) -> Doc:
         raise ApiFault("500", f"Operation Create is not supported for {rules.kind}.")
     if not isinstance(payload, dict):
         raise ApiFault("2020", f"Required parameter {rules.kind} is missing in the request")
-    doc = rules.prepare(repo, clean(_strip(rules, payload)), None, opts)
+    sent = clean(_strip(rules, payload))
+    doc = rules.prepare(repo, copy.deepcopy(sent), None, replace(opts, sent=sent))
+    if rules.posts_to_books:
+        check_open(repo, doc)
     stored = repo.insert(rules.kind, doc)
     rules.after(repo, stored, None)
     return repo.get(rules.kind, stored["Id"]) or stored
@@ -92,6 +98,8 @@ def update(repo: Repo, rules: Rules, payload: Any, opts: Options, force_sparse: 
     if not rules.updatable:
         raise ApiFault("500", f"Operation Update is not supported for {rules.kind}.")
     old = _existing(repo, rules, payload)
+    if rules.posts_to_books:
+        check_open(repo, old)
     sparse = force_sparse or payload.get("sparse") in (True, "true", "True")
     incoming = _strip(rules, payload)
     if sparse:
@@ -105,7 +113,9 @@ def update(repo: Repo, rules: Rules, payload: Any, opts: Options, force_sparse: 
     else:
         merged = {k: copy.deepcopy(old[k]) for k in SERVER_FIELDS if k in old}
         merged.update(clean(incoming))
-    doc = rules.prepare(repo, merged, old, opts)
+    doc = rules.prepare(repo, merged, old, replace(opts, sent=clean(incoming)))
+    if rules.posts_to_books:
+        check_open(repo, doc)
     for key in SERVER_FIELDS:
         if key in old:
             doc[key] = old[key]
@@ -123,6 +133,8 @@ def delete(repo: Repo, rules: Rules, payload: Any) -> Doc:
             "Make a name list entity inactive instead (Active: false).",
         )
     old = _existing(repo, rules, payload)
+    if rules.posts_to_books:
+        check_open(repo, old)
     rules.check_delete(repo, old)
     stub = repo.delete(rules.kind, copy.deepcopy(old))
     rules.after(repo, None, old)
@@ -133,6 +145,8 @@ def void(repo: Repo, rules: Rules, payload: Any) -> Doc:
     if not rules.voidable:
         raise ApiFault("500", f"Operation Void is not supported for {rules.kind}.")
     old = _existing(repo, rules, payload)
+    if rules.posts_to_books:
+        check_open(repo, old)
     doc = rules.void(repo, copy.deepcopy(old))
     repo.save(rules.kind, doc, bump=True)
     rules.after(repo, doc, old)

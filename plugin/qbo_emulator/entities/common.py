@@ -126,7 +126,7 @@ def display_of(kind: str, doc: Doc) -> str:
 
 
 def resolve(repo: Repo, kind: str, ref: Any, element: str) -> tuple[Doc, dict[str, str]]:
-    """Resolve a reference: missing → 2500, inactive → 610. Returns (doc, normalised ref)."""
+    """Resolve a reference: missing → 2500, inactive (Active false) → 610. Returns (doc, ref)."""
     value = ref_value(ref)
     if value is None:
         raise ApiFault("2020", f"Required parameter {element} is missing in the request", element)
@@ -139,7 +139,8 @@ def resolve(repo: Repo, kind: str, ref: Any, element: str) -> tuple[Doc, dict[st
             element,
         )
     if doc.get("Active") is False:
-        raise ApiFault("610", INACTIVE_DETAIL + f" {kind} Id={value}", element)
+        # Intuit names neither the field nor the record: element stays empty.
+        raise ApiFault("610", INACTIVE_DETAIL, "", message=INACTIVE_DETAIL)
     return doc, {"value": str(doc["Id"]), "name": display_of(kind, doc)}
 
 

@@ -1,8 +1,7 @@
-"""Item, Account and PaymentMethod rules, plus Preferences and CompanyInfo."""
+"""Item, Account and PaymentMethod rules, plus CompanyInfo."""
 
 from __future__ import annotations
 
-import copy
 from decimal import Decimal
 
 from ..errors import ApiFault
@@ -127,23 +126,6 @@ class PaymentMethodRules(NamedListRules):
         return doc
 
 
-class PreferencesRules(Rules):
-    """Preferences: one object per company; every update merges the sections it names."""
-
-    kind = "Preferences"
-    creatable = False
-
-    def prepare(self, repo: Repo, doc: Doc, old: Doc | None, opts: Options) -> Doc:
-        assert old is not None
-        merged = copy.deepcopy(old)
-        for key, value in doc.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key].update(value)
-            elif key not in ("Id", "SyncToken", "MetaData", "domain", "sparse"):
-                merged[key] = value
-        return merged
-
-
 class CompanyInfoRules(Rules):
     kind = "CompanyInfo"
     creatable = False
@@ -153,9 +135,3 @@ class CompanyInfoRules(Rules):
         required(doc, "CompanyName")
         check_lengths(doc, {"CompanyName": 1024, "LegalName": 1024})
         return doc
-
-
-def custom_txn_numbers(repo: Repo) -> bool:
-    prefs = repo.get("Preferences", "1") or {}
-    forms = prefs.get("SalesFormsPrefs") or {}
-    return bool(forms.get("CustomTxnNumbers", True))

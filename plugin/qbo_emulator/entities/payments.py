@@ -24,6 +24,7 @@ class PaymentRules(Rules):
     kind = "Payment"
     deletable = True
     voidable = True
+    posts_to_books = True
     read_only = ("UnappliedAmt", "HomeTotalAmt")
 
     def prepare(self, repo: Repo, doc: Doc, old: Doc | None, opts: Options) -> Doc:

@@ -1,17 +1,19 @@
-"""Invoice and CreditMemo: lines, totals, the appended subtotal line, DocNumber rules."""
+"""Invoice and CreditMemo: lines, totals and tax, the appended subtotal line, DocNumber rules."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from ..company import load
 from ..errors import ApiFault
 from ..repo import Doc, Repo
 from . import ledger
 from .base import Options, Rules
 from .common import cents, check_length, check_lengths, enum, money, required, resolve
-from .lists import custom_txn_numbers
 from .names import assign_address_ids
+from .preferences import custom_txn_numbers
+from .tax import total_tax
 
 DETAIL_TYPES = (
     "SalesItemLineDetail",
@@ -27,8 +29,14 @@ def _line_ids(old: Doc | None) -> set[str]:
     return {str(line.get("Id")) for line in (old or {}).get("Line", []) if line.get("Id")}
 
 
-def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decimal, Decimal]:
-    """Validate lines; returns (lines with Id/LineNum, subtotal, discount)."""
+def build_lines(
+    repo: Repo, raw: Any, old: Doc | None, ast: bool = False
+) -> tuple[list[Doc], Decimal, Decimal]:
+    """Validate lines; returns (lines with Id/LineNum, subtotal, discount).
+
+    Every item line whose Amount is not Qty × UnitPrice gets its own 6070 error in one Fault.
+    Under automated sales tax (`ast`) every item line is taxable whatever its TaxCodeRef says.
+    """
     if not isinstance(raw, list):
         raise ApiFault("2020", "Required parameter Line is missing in the request", "Line")
     lines = [dict(x) for x in raw if isinstance(x, dict)]
@@ -39,6 +47,7 @@ def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decim
     next_id = max((int(i) for i in known if i.isdigit()), default=0) + 1
     subtotal = Decimal(0)
     discounts: list[Doc] = []
+    bad_amounts: list[ApiFault] = []
     out: list[Doc] = []
     for position, line in enumerate(lines, start=1):
         detail_type = enum(
@@ -51,7 +60,12 @@ def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decim
         line["LineNum"] = position
         line.pop("LinkedTxn", None)
         if detail_type == "SalesItemLineDetail":
-            subtotal += _item_line(repo, line)
+            try:
+                subtotal += _item_line(repo, line, ast)
+            except ApiFault as fault:
+                if fault.code != "6070":
+                    raise
+                bad_amounts.append(fault)
         elif detail_type == "DiscountLineDetail":
             discounts.append(line)
         else:
@@ -59,6 +73,10 @@ def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decim
             line.setdefault("DescriptionLineDetail", {})
             line.pop("DescriptionOnly", None)
         out.append(line)
+    if bad_amounts:
+        first, *rest = bad_amounts
+        first.also = tuple(rest)
+        raise first
     discount_total = Decimal(0)
     for line in discounts:
         detail = line.setdefault("DiscountLineDetail", {})
@@ -77,12 +95,13 @@ def build_lines(repo: Repo, raw: Any, old: Doc | None) -> tuple[list[Doc], Decim
     return out, subtotal, discount_total
 
 
-def _item_line(repo: Repo, line: Doc) -> Decimal:
+def _item_line(repo: Repo, line: Doc, ast: bool) -> Decimal:
     detail = line.get("SalesItemLineDetail")
     if not isinstance(detail, dict):
         detail = {}
     line["SalesItemLineDetail"] = detail
-    amount = cents(money(line.get("Amount"), "Line.Amount"))
+    supplied = line.get("Amount")
+    amount = cents(money(supplied, "Line.Amount"))
     line["Amount"] = amount
     if not detail.get("ItemRef"):
         return Decimal(0)
@@ -94,7 +113,7 @@ def _item_line(repo: Repo, line: Doc) -> Decimal:
     if qty != 0 and price != 0 and cents(qty * price) != amount:
         raise ApiFault(
             "6070",
-            f"Amount is not equal to UnitPrice * Qty. Supplied value:{amount}",
+            f"Amount is not equal to UnitPrice * Qty. Supplied value:{supplied}",
             "Line.Amount",
         )
     if qty == 0:
@@ -104,7 +123,10 @@ def _item_line(repo: Repo, line: Doc) -> Decimal:
     for key in ("ServiceDate", "TaxInclusiveAmt"):
         if detail.get(key) in ("", 0, None):
             detail.pop(key, None)
-    detail.setdefault("TaxCodeRef", {"value": "NON"})
+    if ast:
+        detail["TaxCodeRef"] = {"value": "TAX"}
+    else:
+        detail.setdefault("TaxCodeRef", {"value": "NON"})
     return amount
 
 
@@ -112,6 +134,7 @@ class SalesRules(Rules):
     """Shared by Invoice and CreditMemo (`balance_field` differs)."""
 
     deletable = True
+    posts_to_books = True
     read_only = (
         "TotalAmt",
         "Balance",
@@ -132,11 +155,13 @@ class SalesRules(Rules):
         customer, doc["CustomerRef"] = resolve(
             repo, "Customer", required(doc, "CustomerRef"), "CustomerRef"
         )
-        lines, subtotal, discount = build_lines(repo, doc.get("Line"), old)
+        settings = load(repo.conn, repo.realm_id)
+        lines, subtotal, discount = build_lines(
+            repo, doc.get("Line"), old, settings.automated_sales_tax
+        )
         doc["Line"] = lines
-        tax = doc.get("TxnTaxDetail") or {}
-        total_tax = money(tax.get("TotalTax"), "TxnTaxDetail.TotalTax", Decimal(0))
-        total = cents(subtotal - discount + total_tax)
+        tax = total_tax(settings, doc, subtotal, opts.sent)
+        total = cents(subtotal - discount + tax)
         if total < 0:
             raise ApiFault(
                 "6000", f"Transaction amount must be 0 or more. Total={total}", "TotalAmt"
