@@ -132,6 +132,7 @@ def check_books(
     QuickBooks customers someone else entered by hand (the bookkeeper), which are no duplicate.
     """
     db.session.expire_all()
+    sales = list({s.id: s for s in sales}.values())  # each sale once, however often given
     qbo = books(emu, company)
     live = live_docs(emu, company, qbo)
     adjustment = next((i["Id"] for i in qbo.all("Item") if i["Name"] == ADJUSTMENT_ITEM), None)
