@@ -137,14 +137,11 @@ def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: A
     expect(card.locator(".qbo-last-synchronized")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d "))
     shot(page, "05-details-and-failures")
 
-    # the refused receipt, with its reason and QuickBooks' code
+    # the receipt that cannot be sent, with its reason in plain words
     failure = card.locator("tr.qbo-failure")
     expect(failure).to_have_count(1)
-    expect(failure.locator(".qbo-reason")).to_contain_text(
-        "QuickBooks refused the transaction as a whole"
-    )
-    expect(failure.locator(".qbo-reason")).to_contain_text("is more than its open Balance")
-    expect(failure.locator(".qbo-code")).to_have_text("6000")
+    expect(failure.locator(".qbo-reason")).to_contain_text("The receipt cannot be sent as it is")
+    expect(failure.locator(".qbo-reason")).to_contain_text("non-positive amount 0.00")
     expect(card.locator(".qbo-causes")).to_contain_text("1 receipt failed")
 
     # fix it in the CRM through the receipt's edit form, reached from the panel's link

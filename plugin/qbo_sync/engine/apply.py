@@ -175,6 +175,10 @@ class Applier:
             body = {"Id": doc.qbo_id, "SyncToken": token, "sparse": True, "Line": []}
             facts = {**(doc.facts or {}), "invoice": None, "applied": "0.00"}
             return Work(doc, OpKind.UPDATE, body, None, facts, label=op.label, extra=extra)
+        if doc.live and op_hash == doc.payload_hash:  # it only looked changed before resolving
+            journal.synced(doc)
+            self.counts["unchanged"] += 1
+            return None
         update = {k: v for k, v in body.items() if k not in ACCOUNT_KEYS}
         if doc.kind is DocKind.CUSTOMER:
             for key, cleared in CLEARED.items():

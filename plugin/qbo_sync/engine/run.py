@@ -40,7 +40,7 @@ from .context import RunContext, close_date_of, resolve_accounts
 from .journal import Journal, RunSuperseded, take_fence
 from .lists import sync_customers, sync_items
 from .planner import PlannedOp, Stage
-from .sales import load_chunk
+from .sales import load_chunk, plan_chunk
 from .scope import CompanyScope
 from .verify import verify_invoices
 from .writer import Writer
@@ -136,6 +136,7 @@ def _sale_pass(
         part = sale_ids[start : start + CHUNK]
         chunk = load_chunk(ctx, scope, part)
         ensure_lists(ctx, applier, chunk, counts)
+        plan_chunk(ctx, chunk)
         ops = [op for op in chunk.ops if op.stage in stages]
         if ctx.preview:
             applier.previewed.extend(ops)

@@ -111,8 +111,12 @@ def load_chunk(ctx: RunContext, scope: CompanyScope, sale_ids: Sequence[str]) ->
         considered[key] = doc
         chunk.gone[key] = why
     chunk.docs = considered
-    chunk.ops = plan_sale_docs(chunk.desired, chunk.docs, ctx.resolve, chunk.gone)
     return chunk
+
+
+def plan_chunk(ctx: RunContext, chunk: Chunk) -> None:
+    """The chunk's operations, once the lists it refers to are known (see run.ensure_lists)."""
+    chunk.ops = plan_sale_docs(chunk.desired, chunk.docs, ctx.resolve, chunk.gone)
 
 
 def _current_sale(ctx: RunContext, doc: SyncDocument) -> str | None:
