@@ -30,11 +30,14 @@ def _plugin_routes(app: Flask) -> list[tuple[str, str]]:
 def test_the_page_has_the_expected_routes(app: Flask) -> None:
     assert sorted(_plugin_routes(app)) == [
         ("GET", "/admin/qbo/"),
+        ("GET", "/admin/qbo/1/books"),
+        ("GET", "/admin/qbo/1/preview"),
         ("GET", "/admin/qbo/callback"),
         ("GET", "/admin/qbo/confirm-company"),
         ("GET", "/admin/qbo/status"),
         ("POST", "/admin/qbo/1/authorize"),
         ("POST", "/admin/qbo/1/clear"),
+        ("POST", "/admin/qbo/1/company"),
         ("POST", "/admin/qbo/1/retry"),
         ("POST", "/admin/qbo/1/settings"),
         ("POST", "/admin/qbo/1/sync"),
@@ -49,7 +52,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(
 ) -> None:
     create_profile(signed_in, "Roofing")  # profile 1 exists, so only CSRF can refuse
     posts = [path for method, path in _plugin_routes(app) if method == "POST"]
-    assert len(posts) == 8
+    assert len(posts) == 9
     for path in posts:
         resp = signed_in.post(path, data={"segment": str(shop["siding"]), "scope": "all"})
         assert resp.status_code == 400, path

@@ -15,18 +15,23 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ..config import Settings
+from ..engine import preview
+from ..engine.books import books_check
 from ..errors import QBOSyncError
 from ..jobs import active_run, start_sync, start_sync_all
-from ..models import DocKind, SyncDocument, SyncProfile, SyncRun
+from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun
 from ..profiles import (
     ALL_SEGMENTS,
     accounts,
+    connected_companies,
     find_profile,
     get_or_create_profile,
     update_settings,
+    use_company,
 )
 from ..source import RecordKind
 from ..state import QBOSyncState, qbo_state
@@ -141,6 +146,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
             active=[progress(c.active) for c in cards if c.active is not None],
             any_connected=any(c.profile.is_connected for c in cards),
             account_fields=ACCOUNT_FIELDS,
+            companies=connected_companies(session),
             default_account=default_account,
             when=when,
         )
@@ -213,6 +219,82 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         update_settings(_state().db.session, profile, sync_after=sync_after, **chosen)
         flash(f"Settings of {profile.segment_name} saved.", "success")
         return self._back(profile)
+
+    @expose("/<int:profile_id>/company", methods=("POST",))
+    def use_company(self, profile_id: int) -> Response:
+        """Share a company that is connected already (no second sign-in at Intuit)."""
+        profile = self._profile(profile_id)
+        if self._busy(profile):
+            return self._back(profile)
+        session = _state().db.session
+        company = session.get(Company, request.form.get("company", type=int) or 0)
+        if company is None:
+            flash("Choose one of the connected companies.", "error")
+            return self._back(profile)
+        try:
+            use_company(session, profile, company)
+        except QBOSyncError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            return self._back(profile)
+        flash(f"{profile.segment_name} now synchronizes into {company.label}.", "success")
+        return self._back(profile)
+
+    # preview and books check (read only) ---------------------------------------------------
+
+    def _company_of(self, profile: SyncProfile) -> Company:
+        if profile.company is None or not profile.is_connected:
+            abort(404)
+        return profile.company
+
+    @expose("/<int:profile_id>/preview")
+    def preview_plan(self, profile_id: int) -> Response | str:
+        profile = self._profile(profile_id)
+        company = self._company_of(profile)
+        st = _state()
+        try:
+            result = preview(
+                st.db.session,
+                st.settings,
+                st.source,
+                company,
+                st.redis,
+                lambda: Session(st.db.engine),
+            )
+        except QBOSyncError as exc:
+            flash(f"The preview could not be made: {exc}", "error")
+            return self._back(profile)
+        return self.render("qbo_sync/preview.html", profile=profile, company=company, result=result)
+
+    @expose("/<int:profile_id>/books")
+    def books(self, profile_id: int) -> Response | str:
+        profile = self._profile(profile_id)
+        company = self._company_of(profile)
+        st = _state()
+        try:
+            report = books_check(
+                st.db.session,
+                st.settings,
+                st.source,
+                company,
+                st.redis,
+                lambda: Session(st.db.engine),
+            )
+        except QBOSyncError as exc:
+            flash(f"The books check could not be made: {exc}", "error")
+            return self._back(profile)
+        workbook = (
+            st.settings.emulator_url.rstrip("/") + f"/app/{company.realm_id}/customer/"
+            if st.settings.environment == "emulator"
+            else None
+        )
+        return self.render(
+            "qbo_sync/books.html",
+            profile=profile,
+            report=report,
+            record_url=lambda cid: st.source.record_url(RecordKind.CUSTOMER, cid),
+            qbo_url=(lambda qid: f"{workbook}{qid}") if workbook else None,
+        )
 
     # runs ---------------------------------------------------------------------------------
 

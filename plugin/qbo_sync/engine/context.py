@@ -113,7 +113,7 @@ class RunContext:
         self.lists_read = True
 
     def progress(self, done: int) -> None:
-        self.run.progress_done += done
+        self.run.progress_done = (self.run.progress_done or 0) + done
         self.heartbeat()
 
 

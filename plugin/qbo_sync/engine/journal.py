@@ -84,6 +84,9 @@ class Journal:
                 found[doc.local_id] = doc
         return found
 
+    def load_all(self, kind: DocKind) -> list[SyncDocument]:
+        return list(self.session.scalars(self._query().where(SyncDocument.kind == kind)))
+
     def load_for_sales(
         self, sale_ids: Iterable[str], receipt_ids: Iterable[str]
     ) -> dict[tuple[DocKind, str], SyncDocument]:

@@ -12,6 +12,8 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import redis
@@ -40,6 +42,7 @@ from .context import RunContext, close_date_of, resolve_accounts
 from .journal import Journal, RunSuperseded, take_fence
 from .lists import sync_customers, sync_items
 from .planner import PlannedOp, Stage
+from .preview_lines import describe, summary
 from .sales import load_chunk, plan_chunk
 from .scope import CompanyScope
 from .verify import verify_invoices
@@ -346,6 +349,20 @@ def execute_run(
     return run
 
 
+@dataclass(frozen=True)
+class Preview:
+    ops: list[PlannedOp]
+    close_date: date | None
+
+    @property
+    def lines(self) -> list[str]:
+        return [describe(op, self.close_date) for op in self.ops]
+
+    @property
+    def summary(self) -> str:
+        return summary(self.ops, self.close_date)
+
+
 def preview(
     session: Session,
     settings: Settings,
@@ -354,7 +371,7 @@ def preview(
     redis_conn: redis.Redis,
     session_factory: Callable[[], Session],
     sale_ids: Sequence[str] | None = None,
-) -> list[PlannedOp]:
+) -> Preview:
     """What the next run would do, from the same planner; writes nothing anywhere."""
     run = SyncRun(company=company, company_id=company.id, sale_ids=sale_ids, id=0)
     client = make_client(settings, company, redis_conn, session_factory)
@@ -372,7 +389,7 @@ def preview(
         if marker not in seen:
             seen.add(marker)
             ops.append(op)
-    return ops
+    return Preview(ops, ctx.close_date)
 
 
 __all__ = ["OpKind", "execute_run", "preview"]

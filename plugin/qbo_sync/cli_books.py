@@ -1,0 +1,115 @@
+"""`flask qbo plan` and `flask qbo reconcile`: what the next run would do, and whether each
+customer's balance in QuickBooks equals the CRM's. Both write nothing."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from .errors import QBOSyncError
+from .models import Company, SyncProfile
+from .state import QBOSyncState
+
+
+def _state() -> QBOSyncState:
+    return current_app.extensions["qbo_sync"]  # type: ignore[no-any-return]
+
+
+def _company_of(segment: str | None, all_segments: bool) -> Company:
+    from .profiles import find_profile, segment_key_for
+
+    if bool(segment) == all_segments:
+        raise click.UsageError("Give exactly one of --segment NAME or --all-segments.")
+    try:
+        key, name = segment_key_for(segment)
+    except QBOSyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    profile: SyncProfile | None = find_profile(_state().db.session, key)
+    if profile is None or profile.company is None:
+        raise click.ClickException(f"{name} is not connected to a QuickBooks company.")
+    return profile.company
+
+
+def _engine_args() -> tuple[Any, ...]:
+    st = _state()
+    return st.db.session, st.settings, st.source
+
+
+@click.command("plan")
+@click.option("--segment", help="Market segment name (its company is planned whole).")
+@click.option("--all-segments", is_flag=True, help="The profile for all market segments.")
+@click.option("--json", "as_json", is_flag=True)
+def plan_command(segment: str | None, all_segments: bool, as_json: bool) -> None:
+    """Show what the next run of the profile's company would do; write nothing."""
+    from .engine import preview
+
+    st = _state()
+    company = _company_of(segment, all_segments)
+    try:
+        result = preview(*_engine_args(), company, st.redis, lambda: Session(st.db.engine))
+    except QBOSyncError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "operation": op.op.value,
+                        "document": op.kind.value,
+                        "local_id": op.local_id,
+                        "label": op.label,
+                        "line": line,
+                    }
+                    for op, line in zip(result.ops, result.lines, strict=True)
+                ],
+                indent=2,
+            )
+        )
+        return
+    click.echo(f"Plan for {company.label}: {result.summary}")
+    for line in result.lines:
+        click.echo(f"  {line}")
+
+
+@click.command("reconcile")
+@click.option("--segment", help="Market segment name (its company is checked whole).")
+@click.option("--all-segments", is_flag=True, help="The profile for all market segments.")
+def reconcile_command(segment: str | None, all_segments: bool) -> None:
+    """Compare every customer's balance, CRM against QuickBooks; exit 1 on a difference.
+
+    Without --segment or --all-segments every connected company is checked."""
+    from .engine.books import books_check
+
+    st = _state()
+    if segment or all_segments:
+        companies = [_company_of(segment, all_segments)]
+    else:
+        companies = [
+            c
+            for c in st.db.session.scalars(sa.select(Company).order_by(Company.id))
+            if c.is_connected and c.profiles
+        ]
+    differences = 0
+    for company in companies:
+        try:
+            report = books_check(*_engine_args(), company, st.redis, lambda: Session(st.db.engine))
+        except QBOSyncError as exc:
+            raise click.ClickException(str(exc)) from exc
+        if report.balanced:
+            click.echo(
+                f"{report.company}: the balances of {report.customers} customer(s) agree "
+                "with the CRM."
+            )
+        else:
+            click.echo(f"{report.company}: {len(report.differences)} difference(s):")
+            for diff in report.differences:
+                click.echo(f"  {diff.text}")
+        differences += len(report.differences)
+    if differences:
+        sys.exit(1)
