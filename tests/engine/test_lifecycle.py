@@ -762,3 +762,25 @@ def test_25_two_runs_of_one_company_started_together_write_no_duplicate(
     check_books(emu, "Company A", _sales("Roofing", "Siding"))
     _writes_nothing(emu, "Company A", roofing)
     _writes_nothing(emu, "Company A", siding)
+
+
+# --- references made inactive in QuickBooks ---------------------------------------------------
+
+
+def test_26_a_customer_and_an_item_made_inactive_in_quickbooks_are_made_active_again(
+    shop: Shop,
+) -> None:
+    first = _sale(shop.ann, "S1", ("1", "300.00"))
+    _receipt(first, "R1", "100.00")
+    shop.ok()
+    ann = shop.customer("Ann Lee")
+    (item,) = [i for i in books(shop.emu, "Company A").all("Item") if i["Name"] == "Shingles"]
+    shop.emu.deactivate(shop.realm, "Customer", ann["Id"])
+    shop.emu.deactivate(shop.realm, "Item", item["Id"])
+    _sale(shop.ann, "S2", ("2", "150.00"))  # a new sale of hers, of that product
+    shop.ok()
+    shop.settled()
+    assert shop.customer("Ann Lee")["Active"] is True
+    (again,) = [i for i in books(shop.emu, "Company A").all("Item") if i["Name"] == "Shingles"]
+    assert again["Active"] is True
+    assert len(shop.live("Invoice", "DocNumber", "S2")) == 1

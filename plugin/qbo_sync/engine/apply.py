@@ -246,6 +246,8 @@ class Applier:
             body = {**w.body, "SyncToken": str(current.get("SyncToken", "0"))}
             return Work(w.doc, w.op, body, w.op_hash, w.facts, w.include, w.label, extra=w.extra)
         kind = w.doc.kind
+        if kind in TRANSACTIONS and code in ("610", "6250") and w.op is not OpKind.VOID:
+            return self._reactivate(w)
         if kind is DocKind.CUSTOMER and code == "6240":
             return self._customer_clash(w, existing)
         if kind is DocKind.INVOICE and code == "6140" and w.op is OpKind.CREATE:
@@ -253,6 +255,68 @@ class Applier:
         if kind in (DocKind.ITEM, DocKind.PAYMENT_METHOD) and w.op is OpKind.CREATE:
             return self._existing_list_entry(w, code)
         return None
+
+    def _reactivate(self, w: Work) -> Work | None:
+        """610: a customer or item the document refers to was made inactive in QuickBooks. Make
+        the ones that are ours active again (as the CRM still uses them), then retry once."""
+        refs: dict[str, set[str]] = {"Customer": set(), "Item": set()}
+        customer = (w.body.get("CustomerRef") or {}).get("value")
+        if customer:
+            refs["Customer"].add(str(customer))
+        for line in w.body.get("Line") or []:
+            item = ((line.get("SalesItemLineDetail") or {}).get("ItemRef") or {}).get("value")
+            if item:
+                refs["Item"].add(str(item))
+        kinds = {"Customer": DocKind.CUSTOMER, "Item": DocKind.ITEM}
+        again: list[Work] = []
+        for entity, ids in refs.items():
+            if not ids:
+                continue
+            listed = ", ".join(sql_string(i) for i in sorted(ids))
+            rows = self.ctx.client.query(
+                f"SELECT * FROM {entity} WHERE Id IN ({listed}) "  # noqa: S608
+                "AND Active IN (true, false)"
+            )
+            inactive = {str(r["Id"]): r for r in rows if r.get("Active") in (False, "false")}
+            if not inactive:
+                continue
+            docs = self.ctx.session.scalars(
+                sa.select(SyncDocument).where(
+                    SyncDocument.company_id == self.ctx.company.id,
+                    SyncDocument.kind == kinds[entity],
+                    SyncDocument.qbo_id.in_(sorted(inactive)),
+                )
+            )
+            for doc in docs:
+                if doc.in_flight:
+                    continue
+                row = inactive[str(doc.qbo_id)]
+                body = {
+                    "Id": doc.qbo_id,
+                    "SyncToken": str(row.get("SyncToken", "0")),
+                    "sparse": True,
+                    "Active": True,
+                }
+                label = f"{entity.lower()} {row.get('DisplayName') or row.get('Name')}"
+                doc.cleaned = "; ".join(
+                    filter(None, [doc.cleaned, "made active again: it was inactive in QuickBooks"])
+                )
+                again.append(
+                    Work(doc, OpKind.UPDATE, body, doc.payload_hash, doc.facts, label=label)
+                )
+        if not again:
+            return None
+        self.ctx.journal.refused(w.doc, w.error)  # type: ignore[arg-type]
+        self.ctx.writer.send(again)
+        for a in again:
+            if a.result is not None:
+                self.settled(a)
+            elif a.answered and a.error is not None:
+                self.ctx.journal.refused(a.doc, a.error)
+        self.ctx.journal.commit()
+        if not all(a.result is not None for a in again):
+            return None
+        return Work(w.doc, w.op, w.body, w.op_hash, w.facts, w.include, w.label, extra=w.extra)
 
     def _clashing_customers(self, works: list[Work]) -> dict[str, list[dict[str, Any]]]:
         """One query for all the names QuickBooks said were taken (6240), not one per name."""
