@@ -13,16 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from redis.exceptions import LockError, LockNotOwnedError
+from redis.exceptions import LockError, LockNotOwnedError, RedisError
 from redis.lock import Lock
 from rq import Queue, SimpleWorker, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Dependency, Job, JobStatus
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from .engine import execute_run
 from .engine.journal import RunSuperseded
-from .errors import ConnectionProblem
+from .errors import ConnectionProblem, QBOSyncError
 from .models import Company, RunStatus, SyncProfile, SyncRun
 from .state import qbo_state
 
@@ -204,7 +205,7 @@ class ResumingWorker(SimpleWorker):
         super().run_maintenance_tasks()
         try:
             resumed = resume_dead_runs()
-        except Exception:  # noqa: BLE001 - maintenance must never kill the worker
+        except (RedisError, SQLAlchemyError, QBOSyncError):  # the worker must live on
             log.exception("resuming lost runs failed; trying again at the next pass")
             return
         if resumed:
