@@ -26,6 +26,8 @@ demo: $(VENV)/.installed
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	PYTHONPATH=plugin $(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest

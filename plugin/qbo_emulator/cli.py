@@ -7,9 +7,10 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import cast
 
 import click
-from werkzeug.serving import make_server
+from werkzeug.serving import ThreadedWSGIServer, make_server
 
 from .app import create_app
 from .seed import demo_client
@@ -60,7 +61,7 @@ def emulator_command(
             click.echo(f"demo redirect URI: {redirect_uri}")
         for name, realm_id in emu.realms.items():
             click.echo(f"{name}: realmId {realm_id}")
-    server = make_server(host, port, app, threaded=True)
+    server = cast(ThreadedWSGIServer, make_server(host, port, app, threaded=True))
     server.daemon_threads = True
     base = f"http://{host}:{server.server_port}"
     click.echo(

@@ -8,6 +8,7 @@ import json
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import tokens
 from .state import emulator
@@ -67,7 +68,7 @@ def _error_page(message: str, status: int = 400) -> tuple[str, int]:
 
 
 @blueprint.route("/connect/oauth2", methods=["GET", "POST"])
-def authorize() -> Response | tuple[str, int]:
+def authorize() -> WerkzeugResponse | tuple[str, int]:
     values = request.values
     client_id = values.get("client_id", "")
     redirect_uri = values.get("redirect_uri", "")
@@ -76,7 +77,7 @@ def authorize() -> Response | tuple[str, int]:
     if not _client_redirect_ok(client_id, redirect_uri):
         return _error_page("The client id or the redirect URI is not registered for this app.")
 
-    def back(params: dict[str, str]) -> Response:
+    def back(params: dict[str, str]) -> WerkzeugResponse:
         joiner = "&" if "?" in redirect_uri else "?"
         return redirect(f"{redirect_uri}{joiner}{urlencode(params)}", code=302)
 

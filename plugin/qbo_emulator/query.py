@@ -260,7 +260,11 @@ def run(repo: Repo, text: str, stamp: str) -> dict[str, Any]:
     for name, op, values in query.where:
         docs = [d for d in docs if any(compare(value_at(d, name), op, v) for v in values)]
     for name, desc in reversed(query.order):
-        docs.sort(key=lambda d, n=name: _key(value_at(d, n)), reverse=desc)
+
+        def sort_key(doc: Doc, path: str = name) -> tuple[int, Any]:
+            return _key(value_at(doc, path))
+
+        docs.sort(key=sort_key, reverse=desc)
     if query.count:
         return {"QueryResponse": {"totalCount": len(docs)}, "time": stamp}
     page = docs[query.start - 1 : query.start - 1 + query.limit]

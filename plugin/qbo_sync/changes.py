@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -31,7 +32,7 @@ def record_changes(connection: Connection, events: Sequence[ChangeEvent]) -> Non
     for ev in events:
         for kind in DOCS_OF.get(ev.kind, ()):
             targets[kind].add(ev.local_id)
-    table = SyncDocument.__table__
+    table = cast(sa.Table, SyncDocument.__table__)
     now = utcnow()
     for kind, ids in targets.items():
         connection.execute(

@@ -25,7 +25,7 @@ class QBOGroup(AppGroup):
         if cmd_name == "emulator":
             from qbo_emulator.cli import emulator_command
 
-            return emulator_command  # type: ignore[no-any-return]
+            return emulator_command
         return super().get_command(ctx, cmd_name)
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -56,7 +56,7 @@ def _summary(run: SyncRun) -> dict[str, Any]:
 def sync_company(run_id: int) -> dict[str, Any]:
     """The job: execute (or resume) one run while holding its company's run lock."""
     st = qbo_state()
-    session = st.db.session
+    session = st.db.session()
     run = session.get(SyncRun, run_id)
     if run is None:
         return {"run_id": run_id, "status": "missing"}
@@ -202,7 +202,7 @@ class ResumingWorker(SimpleWorker):
     worker that died (its lock lapsed and no job of it is alive)."""
 
     def run_maintenance_tasks(self) -> None:
-        super().run_maintenance_tasks()
+        super().run_maintenance_tasks()  # type: ignore[no-untyped-call]  # untyped in RQ
         try:
             resumed = resume_dead_runs()
         except (RedisError, SQLAlchemyError, QBOSyncError):  # the worker must live on
@@ -237,7 +237,7 @@ def start_company_sync(
     depends_on: Job | None = None,
 ) -> tuple[SyncRun, bool]:
     st = qbo_state()
-    session = st.db.session
+    session = st.db.session()
     with st.redis.lock(f"qbo_sync:start-lock:{company.id}", timeout=30, blocking_timeout=30):
         running = active_run(session, company.id)
         if running is not None:

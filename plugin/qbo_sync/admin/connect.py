@@ -6,10 +6,13 @@ A mixin of QBOSyncView, which provides `_profile`, `_back`, `_settings` and `_bu
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from werkzeug.wrappers import Response
 
+from ..config import Settings
 from ..connection import TokenCipher, authorization_url
 from ..errors import QBOSyncError
 from ..models import SyncProfile
@@ -30,6 +33,14 @@ def _state() -> QBOSyncState:
 
 
 class ConnectionRoutes:
+    if TYPE_CHECKING:  # provided by QBOSyncView and flask_admin's BaseView
+
+        def _profile(self, profile_id: int) -> SyncProfile: ...
+        def _back(self, profile: SyncProfile | None = None) -> Response: ...
+        def _settings(self) -> Settings: ...
+        def _busy(self, profile: SyncProfile) -> bool: ...
+        def render(self, template: str, **kwargs: Any) -> str: ...
+
     @expose("/<int:profile_id>/authorize", methods=("POST",))
     def authorize(self, profile_id: int) -> Response:
         profile = self._profile(profile_id)
@@ -117,7 +128,7 @@ class ConnectionRoutes:
         self, profile: SyncProfile, code: str, realm_id: str, *, allow_other_company: bool
     ) -> Response:
         st = _state()
-        session = st.db.session
+        session = st.db.session()
         try:
             complete_connection(
                 session,
@@ -144,7 +155,7 @@ class ConnectionRoutes:
         if self._busy(profile):
             return self._back(profile)
         company = profile.company_name or "QuickBooks"
-        clear_connection(_state().db.session, profile)
+        clear_connection(_state().db.session(), profile)
         flash(
             f"{profile.segment_name} is disconnected from {company}; "
             "what was pushed stays recorded with the company, so connecting it again pushes no "

@@ -143,7 +143,7 @@ def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failure
         .order_by(SyncDocument.status.desc(), SyncDocument.kind, SyncDocument.id)
     ).all()
     groups: dict[str, CauseGroup] = {}
-    rows = []
+    rows: list[FailureRow] = []
     for rec in records:
         cause = cause_of(rec)
         group = groups.setdefault(cause, CauseGroup(cause))
@@ -220,11 +220,13 @@ def account_choices(chart: list[dict[str, Any]]) -> dict[str, list[dict[str, Any
 def default_account(key: str, choices: list[dict[str, Any]], saved_id: str | None) -> str | None:
     """The saved account, else the engine's defaults (first A/R, "Sales of Product Income",
     Undeposited Funds)."""
-    ids = [c["id"] for c in choices]
+    ids: list[str | None] = [c["id"] for c in choices]
     if saved_id and saved_id in ids:
         return saved_id
     if key == "income":
-        named = [c["id"] for c in choices if c["name"] == "Sales of Product Income"]
+        named: list[str | None] = [
+            c["id"] for c in choices if c["name"] == "Sales of Product Income"
+        ]
         return (named or ids or [None])[0]
     if key == "deposit":
         named = [c["id"] for c in choices if c["sub"] == "UndepositedFunds"]

@@ -104,7 +104,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         return replace(settings, redirect_uri=url_for(".callback", _external=True))
 
     def _busy(self, profile: SyncProfile) -> bool:
-        if active_run(_state().db.session, profile.company_id) is None:
+        if active_run(_state().db.session(), profile.company_id) is None:
             return False
         flash(
             f"{profile.segment_name} is synchronizing now; wait until it has finished.", "warning"
@@ -116,7 +116,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
     @expose("/")
     def index(self) -> str:
         st = _state()
-        session = st.db.session
+        session = st.db.session()
         cards = []
         for profile in self._profiles():
             last, finished = last_runs(session, profile.company_id)
@@ -153,7 +153,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
 
     @expose("/status")
     def status(self) -> Response:
-        session = _state().db.session
+        session = _state().db.session()
         companies = sorted({p.company_id for p in self._profiles() if p.company_id is not None})
         runs = [run for c in companies if (run := active_run(session, c)) is not None]
         response = jsonify(status_payload(runs))
@@ -164,7 +164,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
 
     @expose("/profiles", methods=("POST",))
     def create_profile(self) -> Response:
-        session = _state().db.session
+        session = _state().db.session()
         choice = request.form.get("segment", "")
         if choice == ALL_CHOICE:
             key, name = None, None
@@ -216,7 +216,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
                     flash(f"{label}: choose one of the company's accounts.", "error")
                     return self._back(profile)
                 chosen[key] = (match[0]["id"], match[0]["name"])
-        update_settings(_state().db.session, profile, sync_after=sync_after, **chosen)
+        update_settings(_state().db.session(), profile, sync_after=sync_after, **chosen)
         flash(f"Settings of {profile.segment_name} saved.", "success")
         return self._back(profile)
 
@@ -337,7 +337,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         sale_ids: list[str] | None = None
         if request.form.get("scope") != "all":
             ids = [int(v) for v in request.form.getlist("record") if v.isdigit()]
-            records = _state().db.session.scalars(
+            records: Iterable[SyncDocument] = _state().db.session.scalars(
                 sa.select(SyncDocument).where(
                     SyncDocument.id.in_(ids), SyncDocument.company_id == profile.company_id
                 )

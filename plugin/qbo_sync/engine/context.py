@@ -99,7 +99,7 @@ class RunContext:
 
     def accounts_for(self, profile_id: int | None) -> Accounts:
         if profile_id in self.accounts:
-            return self.accounts[profile_id]  # type: ignore[index]
+            return self.accounts[profile_id]
         return next(iter(self.accounts.values()))
 
     def read_lists(self) -> None:

@@ -127,11 +127,11 @@ def sale_docs(
     try:
         body = to_qbo_invoice(
             sale,
-            customer,  # type: ignore[arg-type]
-            items,  # type: ignore[arg-type]
+            customer,
+            items,
             accounts.ar_id,
             increases=increases,
-            adjustment_item_id=adjustment_item,  # type: ignore[arg-type]
+            adjustment_item_id=adjustment_item,
         )
         total = sum((Decimal(str(line["Amount"])) for line in body["Line"]), ZERO)
         invoice = Desired(
@@ -208,9 +208,9 @@ def _payment_doc(
     try:
         body = to_qbo_payment(
             receipt,
-            customer,  # type: ignore[arg-type]
-            invoice,  # type: ignore[arg-type]
-            method,  # type: ignore[arg-type]
+            customer,
+            invoice,
+            method,
             accounts.deposit_id,
             applied=applied,
             ar_account_id=accounts.ar_id,
@@ -243,8 +243,8 @@ def _credit_docs(
     item = Ref(DocKind.ITEM, name_key(item_name(ADJUSTMENT_ITEM_NAME)))
     memo_body = to_qbo_credit_memo(
         adjustment,
-        customer,  # type: ignore[arg-type]
-        item,  # type: ignore[arg-type]
+        customer,
+        item,
         accounts.ar_id,
     )
     memo = Desired(
@@ -261,9 +261,9 @@ def _credit_docs(
     if applied > 0:  # with nothing open on the invoice, the credit stays on the customer
         app_body = to_qbo_credit_application(
             adjustment,
-            customer,  # type: ignore[arg-type]
-            invoice,  # type: ignore[arg-type]
-            memo_ref,  # type: ignore[arg-type]
+            customer,
+            invoice,
+            memo_ref,
             applied=applied,
         )
         docs.append(

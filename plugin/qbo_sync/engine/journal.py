@@ -10,7 +10,7 @@ byte for byte, under its own request id before anything new is planned for the d
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,7 +29,7 @@ class RunSuperseded(QBOSyncError):
 
 def take_fence(session: Session, company_id: int) -> int:
     """A new fencing token for the company: every later commit of older runs is refused."""
-    table = Company.__table__
+    table = cast(sa.Table, Company.__table__)
     session.execute(
         sa.update(table).where(table.c.id == company_id).values(fence=table.c.fence + 1)
     )
@@ -58,11 +58,14 @@ class Journal:
         if self.dry:
             self.session.flush()
             return
-        table = Company.__table__
-        held = self.session.execute(
-            sa.update(table)
-            .where(table.c.id == self.company_id, table.c.fence == self.fence)
-            .values(fence=table.c.fence)
+        table = cast(sa.Table, Company.__table__)
+        held = cast(
+            sa.CursorResult[Any],
+            self.session.execute(
+                sa.update(table)
+                .where(table.c.id == self.company_id, table.c.fence == self.fence)
+                .values(fence=table.c.fence)
+            ),
         ).rowcount
         if not held:
             self.session.rollback()
@@ -71,7 +74,7 @@ class Journal:
 
     # -- loading -------------------------------------------------------------------------------
 
-    def _query(self) -> sa.Select[tuple[SyncDocument]]:
+    def _query(self) -> sa.Select[SyncDocument]:
         return sa.select(SyncDocument).where(SyncDocument.company_id == self.company_id)
 
     def load(self, kind: DocKind, local_ids: Iterable[str]) -> dict[str, SyncDocument]:

@@ -7,7 +7,8 @@ missing from what was recorded) or created once; customers follow the identity r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from ..models import DocKind, SyncDocument
 from .applier_types import Counts
@@ -32,8 +33,8 @@ def sync_customers(
         desired: list[Desired] = []
         for customer in ctx.source.customers(chunk):
             applier.customers[customer.id] = customer
-            doc = found.get(customer.id)
-            desired.append(customer_docs(customer, doc.qbo_name if doc else None))
+            known = found.get(customer.id)
+            desired.append(customer_docs(customer, known.qbo_name if known else None))
         plan_and_apply_lists(ctx, applier, desired, found, counts)
         ctx.progress(len(chunk))
 
@@ -80,6 +81,7 @@ def sync_items(
     income = next(iter(ctx.accounts.values())).income_id
     items = {d.local_id: d for d in (item_doc(n, income) for n in product_names)}
     pays = {d.local_id: d for d in (payment_method_doc(n) for n in methods if n.strip())}
+    existing_of: Callable[[], dict[str, dict[str, Any]]]
     for kind, wanted, existing_of in (
         (DocKind.ITEM, items, lambda: ctx.existing_items),
         (DocKind.PAYMENT_METHOD, pays, lambda: ctx.existing_methods),

@@ -335,7 +335,7 @@ def execute_run(
         run.status = RunStatus.FAILED
         run.message = f"The synchronization stopped: {exc}. It resumes where it left off."
     finally:
-        run = session.get(SyncRun, run_id, populate_existing=True)  # type: ignore[assignment]
+        run = session.get(SyncRun, run_id, populate_existing=True)
         assert run is not None
         if superseded:
             if run.fence == fence and run.status is RunStatus.RUNNING:
