@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import click
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
+from .config import Settings
 from .errors import QBOSyncError
 from .models import Company, SyncProfile
+from .source import CRMSource
 from .state import QBOSyncState
 
 
@@ -30,15 +31,15 @@ def _company_of(segment: str | None, all_segments: bool) -> Company:
         key, name = segment_key_for(segment)
     except QBOSyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    profile: SyncProfile | None = find_profile(_state().db.session, key)
+    profile: SyncProfile | None = find_profile(_state().db.session(), key)
     if profile is None or profile.company is None:
         raise click.ClickException(f"{name} is not connected to a QuickBooks company.")
     return profile.company
 
 
-def _engine_args() -> tuple[Any, ...]:
+def _engine_args() -> tuple[Session, Settings, CRMSource]:
     st = _state()
-    return st.db.session, st.settings, st.source
+    return st.db.session(), st.settings, st.source
 
 
 @click.command("plan")

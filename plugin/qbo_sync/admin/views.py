@@ -226,7 +226,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         profile = self._profile(profile_id)
         if self._busy(profile):
             return self._back(profile)
-        session = _state().db.session
+        session = _state().db.session()
         company = session.get(Company, request.form.get("company", type=int) or 0)
         if company is None:
             flash("Choose one of the connected companies.", "error")
@@ -254,7 +254,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         st = _state()
         try:
             result = preview(
-                st.db.session,
+                st.db.session(),
                 st.settings,
                 st.source,
                 company,
@@ -273,7 +273,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         st = _state()
         try:
             report = books_check(
-                st.db.session,
+                st.db.session(),
                 st.settings,
                 st.source,
                 company,
