@@ -124,10 +124,10 @@ def _job_alive(job_id: str | None) -> bool:
     return status in ALIVE
 
 
-def _enqueue(run: SyncRun, depends_on: Job | None = None) -> None:
+def _enqueue(run: SyncRun, depends_on: Job | None = None, session: Session | None = None) -> None:
     run.job_id = f"qbo-sync-run-{run.id}-{(run.attempts or 0) + 1}"
     dependency = Dependency(jobs=[depends_on], allow_failure=True) if depends_on else None
-    qbo_state().db.session.commit()
+    (session or qbo_state().db.session()).commit()
     queue().enqueue(
         sync_company,
         run.id,
@@ -156,18 +156,20 @@ def active_run(session: Session, company_id: int | None) -> SyncRun | None:
     return run
 
 
-def resume_if_dead(run: SyncRun) -> bool:
+def resume_if_dead(run: SyncRun, session: Session | None = None) -> bool:
     """Queue the run again when nothing runs it: a running one whose lock lapsed (its worker
-    sends a heartbeat with every request), a queued one whose job is gone."""
+    sends a heartbeat with every request), a queued one whose job is gone. `session` is the
+    one `run` was loaded in (default: the app's)."""
     st = qbo_state()
+    session = session or st.db.session()
     if not _looks_dead(run):
         return False
     with st.redis.lock(f"qbo_sync:resume-lock:{run.company_id}", timeout=30, blocking_timeout=30):
-        st.db.session.refresh(run)
+        session.refresh(run)
         if not _looks_dead(run):
             return False
         log.warning("run %s of company %s lost its worker; queued again", run.id, run.company_id)
-        _enqueue(run)
+        _enqueue(run, session=session)
         return True
 
 
@@ -189,17 +191,26 @@ def _queued(run: SyncRun) -> bool:
 
 
 def resume_dead_runs() -> int:
-    """Every queued or running run that nothing runs is queued again; how many were."""
-    session = qbo_state().db.session
-    runs = session.scalars(
-        sa.select(SyncRun).where(SyncRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
-    ).all()
-    return sum(resume_if_dead(run) for run in runs)
+    """Every queued or running run that nothing runs is queued again; how many were.
+
+    Reads in a short session of its own: a worker's long-lived one would see old rows (and
+    keep a transaction open while the worker is idle)."""
+    with Session(qbo_state().db.engine) as session:
+        runs = session.scalars(
+            sa.select(SyncRun).where(SyncRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+        ).all()
+        return sum(resume_if_dead(run, session) for run in runs)
 
 
 class ResumingWorker(SimpleWorker):
     """An RQ worker that, at start and at each maintenance pass, resumes runs left behind by a
     worker that died (its lock lapsed and no job of it is alive)."""
+
+    @property
+    def dequeue_timeout(self) -> int:
+        """Wait for a job no longer than a maintenance interval, so an idle worker still
+        checks for lost runs that often (RQ's own wait is about seven minutes)."""
+        return max(1, min(self.worker_ttl - 15, int(self.maintenance_interval)))
 
     def run_maintenance_tasks(self) -> None:
         super().run_maintenance_tasks()  # type: ignore[no-untyped-call]  # untyped in RQ

@@ -72,6 +72,20 @@ class Journal:
             raise RunSuperseded("another run of this company started; this one stopped")
         self.session.commit()
 
+    def check_fence(self) -> None:
+        """Stop (RunSuperseded) when a newer run has taken the company; a read, no lock."""
+        if self.dry:
+            return
+        table = cast(sa.Table, Company.__table__)
+        # Its own short connection: the session's transaction may hold an older snapshot.
+        with self.session.get_bind().engine.connect() as conn:
+            current = conn.execute(
+                sa.select(table.c.fence).where(table.c.id == self.company_id)
+            ).scalar_one()
+        if int(current) != self.fence:
+            self.session.rollback()
+            raise RunSuperseded("another run of this company started; this one stopped")
+
     # -- loading -------------------------------------------------------------------------------
 
     def _query(self) -> sa.Select[SyncDocument]:

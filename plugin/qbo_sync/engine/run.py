@@ -79,7 +79,10 @@ def phase(ctx: RunContext, which: Phase, total: int) -> Iterator[Counts]:
         for name in COUNTS:
             setattr(row, name, getattr(row, name, 0) + counts[name])
         row.ended_at = utcnow()
-        ctx.session.commit()
+        try:
+            ctx.journal.commit()
+        except RunSuperseded:  # the newer run keeps the phase rows; the error goes on up
+            pass
 
 
 def company_scope(session: Session, company: Company) -> CompanyScope:
@@ -335,18 +338,28 @@ def execute_run(
         run.status = RunStatus.FAILED
         run.message = f"The synchronization stopped: {exc}. It resumes where it left off."
     finally:
+        if superseded or _fence_now(session, company.id) != fence:
+            # A newer job of the company holds the run now: leave every word of it to that one.
+            session.rollback()
+            superseded = True
         run = session.get(SyncRun, run_id, populate_existing=True)
         assert run is not None
-        if superseded:
-            if run.fence == fence and run.status is RunStatus.RUNNING:
-                run.status = RunStatus.FAILED
-                run.message = "Another run of this company took over; it carries on from here."
-        run.ended_at = utcnow() if run.status is not RunStatus.RUNNING else None
-        run.phase = None if run.status is not RunStatus.RUNNING else run.phase
-        if client is not None and not superseded:
-            run.stats = client.stats.as_dict()
-        session.commit()
+        if not superseded:
+            run.ended_at = utcnow() if run.status is not RunStatus.RUNNING else None
+            run.phase = None if run.status is not RunStatus.RUNNING else run.phase
+            if client is not None:
+                run.stats = client.stats.as_dict()
+            session.commit()
     return run
+
+
+def _fence_now(session: Session, company_id: int) -> int:
+    """The company's fencing token as committed (read on a connection of its own)."""
+    with session.get_bind().engine.connect() as conn:
+        value = conn.execute(
+            sa.select(Company.__table__.c.fence).where(Company.__table__.c.id == company_id)
+        ).scalar_one()
+    return int(value)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,30 @@ from .journal import Journal
 BATCHABLE = (OpKind.CREATE, OpKind.UPDATE, OpKind.DELETE)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """The journaled operation exactly as it goes out, copied at journaling time: after the
+    commit the document's row may belong to a newer run, which must not change what we send."""
+
+    operation: str
+    body: str
+    request_id: str
+    include: str | None
+    batch_id: str | None
+    bid: str | None
+
+    @classmethod
+    def of(cls, doc: SyncDocument) -> Sent:
+        return cls(
+            str(doc.op_kind),
+            str(doc.op_body),
+            str(doc.op_request_id),
+            doc.op_include,
+            doc.op_batch_id,
+            doc.op_bid,
+        )
+
+
 @dataclass
 class Work:
     """One operation on one document, with its outcome once sent."""
@@ -32,6 +56,7 @@ class Work:
     error: QBORequestError | None = None
     answered: bool = True  # False: no answer came; the operation stays journaled
     extra: dict[str, Any] = field(default_factory=dict)
+    sent: Sent | None = None
 
     @property
     def entity(self) -> str:
@@ -58,23 +83,32 @@ class Writer:
                 )
                 for n, w in enumerate(group):
                     w.doc.op_batch_id, w.doc.op_bid = rid, str(n)
+        for w in works:
+            w.sent = Sent.of(w.doc)
         self.journal.commit()  # durable before QuickBooks sees any of it
         for group in groups:
+            self.journal.check_fence()  # a newer run took the company: send nothing more
             self._send_group(group)
 
     def resend(self, docs: Sequence[SyncDocument]) -> list[Work]:
         """Resend what was journaled and never answered, exactly as it was (batches whole)."""
         works = [
-            Work(d, OpKind(str(d.op_kind)), {}, d.op_hash, d.op_facts, d.op_include) for d in docs
+            Work(
+                d, OpKind(str(d.op_kind)), {}, d.op_hash, d.op_facts, d.op_include, sent=Sent.of(d)
+            )
+            for d in docs
         ]
         batches: dict[str, list[Work]] = {}
         for w in works:
-            if w.doc.op_batch_id:
-                batches.setdefault(w.doc.op_batch_id, []).append(w)
+            assert w.sent is not None
+            if w.sent.batch_id:
+                batches.setdefault(w.sent.batch_id, []).append(w)
             else:
+                self.journal.check_fence()
                 self._send_group([w])
         for group in batches.values():
-            group.sort(key=lambda w: int(w.doc.op_bid or 0))
+            group.sort(key=lambda w: int((w.sent.bid if w.sent else None) or 0))
+            self.journal.check_fence()
             self._send_group(group)
         return works
 
@@ -86,7 +120,7 @@ class Writer:
         return groups
 
     def _send_group(self, group: list[Work]) -> None:
-        batch_id = group[0].doc.op_batch_id
+        batch_id = _sent(group[0]).batch_id
         try:
             if batch_id:
                 self._batch(group, batch_id)
@@ -99,22 +133,22 @@ class Writer:
                 w.error, w.answered = exc, not exc.retryable
 
     def _single(self, w: Work) -> None:
-        doc = w.doc
+        sent = _sent(w)
         w.result = self.client.send(
-            str(doc.op_kind), w.entity, str(doc.op_body), str(doc.op_request_id), doc.op_include
+            sent.operation, w.entity, sent.body, sent.request_id, sent.include
         )
 
     def _batch(self, group: list[Work], rid: str) -> None:
         items = [
             BatchItem(
-                bId=str(w.doc.op_bid),
+                bId=str(_sent(w).bid),
                 entity=w.entity,
-                operation=str(w.doc.op_kind),
-                body=encoding.loads(str(w.doc.op_body)),
+                operation=_sent(w).operation,
+                body=encoding.loads(_sent(w).body),
             )
             for w in group
         ]
-        by_bid = {str(w.doc.op_bid): w for w in group}
+        by_bid = {str(_sent(w).bid): w for w in group}
         for res in self.client.batch(items, rid):
             w = by_bid.get(res.bId)
             if w is not None:
@@ -124,3 +158,9 @@ class Writer:
                 w.error = QBORequestError(
                     "QuickBooks' batch reply did not mention this document", request_id=rid
                 )
+
+
+def _sent(w: Work) -> Sent:
+    if w.sent is None:
+        raise ValueError(f"{w.label or w.doc.local_id}: sent before it was journaled")
+    return w.sent
