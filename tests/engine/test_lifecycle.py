@@ -218,8 +218,10 @@ class Shop:
         profile: SyncProfile | None = None,
         foreign: tuple[str, ...] = (),
     ) -> None:
-        """The books equal the CRM, and one more run writes nothing."""
+        """The books equal the CRM, the books check agrees, and one more run writes nothing."""
         self.check(company, segments, foreign)
+        check = current_app.test_cli_runner().invoke(args=["qbo", "reconcile"])
+        assert check.exit_code == 0, check.output
         _writes_nothing(self.emu, company, profile or self.profile)
 
     def check(
@@ -698,6 +700,11 @@ def test_22_a_sale_dated_in_a_closed_period_is_not_sent_nor_retried(shop: Shop) 
     after = shop.emu.stats(shop.realm)
     assert after["writes"] == before["writes"], "the closed period's edit was sent again"
     assert after["requests"] - before["requests"] == after["reads"] - before["reads"]
+    # The books check shows the one customer whose books differ, in plain words.
+    check = current_app.test_cli_runner().invoke(args=["qbo", "reconcile"])
+    assert check.exit_code == 1, check.output
+    assert "QuickBooks shows 1,000.00 owed by Ann Lee, the CRM 2,000.00." in check.output
+    assert "Bob Ray" not in check.output
 
 
 def test_23_an_automated_sales_tax_company_bills_the_crm_amount(shop: Shop) -> None:
