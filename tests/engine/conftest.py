@@ -3,6 +3,7 @@ and an independent reader of what landed in QuickBooks (plain HTTP, not the plug
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -100,6 +101,25 @@ def connect(emu: EmulatorProcess, segment: str | None, company: str) -> SyncProf
     return complete_connection(
         db.session, profile, params["code"], params["realmId"], allow_other_company=True
     )
+
+
+def worker_env(app: Flask, emulator_port: int, **settings: str) -> dict[str, str]:
+    """The environment of a separate worker process (`flask qbo worker`) on this app's stores
+    and emulator; `settings` are QBO_SYNC_* overrides (``batch_size="5"``)."""
+    return {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "REDIS_URL": app.config["REDIS_URL"],
+        "SECRET_KEY": app.config["SECRET_KEY"],
+        "QBO_SYNC_TOKEN_KEY": app.config["QBO_SYNC_TOKEN_KEY"],
+        "QBO_SYNC_ENVIRONMENT": "emulator",
+        "QBO_SYNC_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
+        "QBO_SYNC_CLIENT_ID": CLIENT_ID,
+        "QBO_SYNC_CLIENT_SECRET": CLIENT_SECRET,
+        "QBO_SYNC_REDIRECT_URI": REDIRECT_URI,
+        "QBO_SYNC_QUEUE": app.config["QBO_SYNC_QUEUE"],
+        **{f"QBO_SYNC_{k.upper()}": v for k, v in settings.items()},
+    }
 
 
 def work() -> None:

@@ -8,7 +8,6 @@ writes nothing.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -24,9 +23,8 @@ from qbo_sync.models import RunStatus, SyncProfile, SyncRun
 from qbo_sync.profiles import update_settings
 
 from crm.models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, db
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from tests.engine.books import Doc, check_books, writes_of_next_run
-from tests.engine.conftest import books, connect, money, voided, work
+from tests.engine.conftest import books, connect, money, voided, work, worker_env
 
 SOLD = date(2026, 3, 2)
 PAID = date(2026, 3, 9)
@@ -138,21 +136,8 @@ def _writes_nothing(emu: EmulatorProcess, company: str, profile: SyncProfile) ->
 
 
 def _worker_env(app: Flask, emulator_port: int, **extra: str) -> dict[str, str]:
-    """The environment of a separate worker process (`flask qbo worker`) on this app's stores."""
-    return {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "QBO_SYNC_TOKEN_KEY": app.config["QBO_SYNC_TOKEN_KEY"],
-        "QBO_SYNC_ENVIRONMENT": "emulator",
-        "QBO_SYNC_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
-        "QBO_SYNC_CLIENT_ID": CLIENT_ID,
-        "QBO_SYNC_CLIENT_SECRET": CLIENT_SECRET,
-        "QBO_SYNC_REDIRECT_URI": REDIRECT_URI,
-        "QBO_SYNC_QUEUE": app.config["QBO_SYNC_QUEUE"],
-        **extra,
-    }
+    """The environment of a separate worker process; `extra` are raw variables."""
+    return {**worker_env(app, emulator_port), **extra}
 
 
 def _workers(env: dict[str, str], count: int = 1) -> None:

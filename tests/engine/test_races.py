@@ -8,7 +8,6 @@ tests wait for conditions (with deadlines), never for a fixed time."""
 from __future__ import annotations
 
 import itertools
-import os
 import signal
 import subprocess
 import sys
@@ -34,7 +33,7 @@ from crm.models import MarketSegment, Sale, db
 from crm.seed import seed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from tests.engine.books import check_books, writes_of_next_run
-from tests.engine.conftest import TODAY, connect, work
+from tests.engine.conftest import TODAY, connect, work, worker_env
 
 LOCK_SECONDS = 2  # QBO_SYNC_RUN_LOCK_SECONDS of the workers: a dead run is noticed soon
 RESUME_WITHIN = LOCK_SECONDS + 60  # the issue's promise: the lock time plus a minute
@@ -60,24 +59,13 @@ def _until(what: str, condition: Callable[[], T | None], timeout: float) -> T:
 
 def _env(app: Flask, emulator_port: int, **settings: str) -> dict[str, str]:
     """The environment of a worker process on the test's database, Redis and emulator."""
-    return {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "QBO_SYNC_TOKEN_KEY": app.config["QBO_SYNC_TOKEN_KEY"],
-        "QBO_SYNC_ENVIRONMENT": "emulator",
-        "QBO_SYNC_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
-        "QBO_SYNC_CLIENT_ID": CLIENT_ID,
-        "QBO_SYNC_CLIENT_SECRET": CLIENT_SECRET,
-        "QBO_SYNC_REDIRECT_URI": REDIRECT_URI,
-        "QBO_SYNC_QUEUE": app.config["QBO_SYNC_QUEUE"],
-        "QBO_SYNC_THROTTLE_PAUSE": "1.5",
-        "QBO_SYNC_RUN_LOCK_SECONDS": str(LOCK_SECONDS),
-        "QBO_SYNC_RESUME_INTERVAL": "1",
-        "QBO_SYNC_BATCH_SIZE": "5",  # many small writes: many places to be caught between
-        **{f"QBO_SYNC_{k.upper()}": v for k, v in settings.items()},
+    defaults = {
+        "throttle_pause": "1.5",
+        "run_lock_seconds": str(LOCK_SECONDS),
+        "resume_interval": "1",
+        "batch_size": "5",  # many small writes: many places to be caught between
     }
+    return worker_env(app, emulator_port, **{**defaults, **settings})
 
 
 class Workers:

@@ -3,7 +3,6 @@ expiring tokens and a worker killed mid-run. The result is always the same books
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from qbo_sync.models import DocKind, RecordStatus, RunStatus, SyncDocument, Sync
 from crm.models import Customer, MarketSegment, Product, Sale, SaleLine, db
 from crm.seed import seed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
-from tests.engine.conftest import TODAY, books, connect, work
+from tests.engine.conftest import TODAY, books, connect, work, worker_env
 from tests.engine.test_sync import _check_company
 
 
@@ -113,21 +112,8 @@ def test_a_worker_killed_mid_run_resumes_without_duplicates(
 ) -> None:
     app = app_ctx
     seed(customers=100, seed_value=5, today=TODAY)
-    env = {
-        **os.environ,
-        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "REDIS_URL": app.config["REDIS_URL"],
-        "SECRET_KEY": app.config["SECRET_KEY"],
-        "QBO_SYNC_TOKEN_KEY": app.config["QBO_SYNC_TOKEN_KEY"],
-        "QBO_SYNC_ENVIRONMENT": "emulator",
-        "QBO_SYNC_EMULATOR_URL": f"http://127.0.0.1:{emulator_port}",
-        "QBO_SYNC_CLIENT_ID": CLIENT_ID,
-        "QBO_SYNC_CLIENT_SECRET": CLIENT_SECRET,
-        "QBO_SYNC_REDIRECT_URI": REDIRECT_URI,
-        "QBO_SYNC_QUEUE": app.config["QBO_SYNC_QUEUE"],
-        "QBO_SYNC_RUN_LOCK_SECONDS": "1",
-        "QBO_SYNC_BATCH_SIZE": "5",  # many small writes: many places to be killed between
-    }
+    # many small writes: many places to be killed between
+    env = worker_env(app, emulator_port, run_lock_seconds="1", batch_size="5")
     with EmulatorProcess(
         db_path=tmp_path / "emu.db",
         port=emulator_port,
