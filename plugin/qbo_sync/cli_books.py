@@ -8,18 +8,10 @@ import sys
 
 import click
 import sqlalchemy as sa
-from flask import current_app
-from sqlalchemy.orm import Session
 
-from .config import Settings
 from .errors import QBOSyncError
 from .models import Company, SyncProfile
-from .source import CRMSource
-from .state import QBOSyncState
-
-
-def _state() -> QBOSyncState:
-    return current_app.extensions["qbo_sync"]  # type: ignore[no-any-return]
+from .state import qbo_state
 
 
 def _company_of(segment: str | None, all_segments: bool) -> Company:
@@ -31,15 +23,10 @@ def _company_of(segment: str | None, all_segments: bool) -> Company:
         key, name = segment_key_for(segment)
     except QBOSyncError as exc:
         raise click.ClickException(str(exc)) from exc
-    profile: SyncProfile | None = find_profile(_state().db.session(), key)
+    profile: SyncProfile | None = find_profile(qbo_state().db.session(), key)
     if profile is None or profile.company is None:
         raise click.ClickException(f"{name} is not connected to a QuickBooks company.")
     return profile.company
-
-
-def _engine_args() -> tuple[Session, Settings, CRMSource]:
-    st = _state()
-    return st.db.session(), st.settings, st.source
 
 
 @click.command("plan")
@@ -50,10 +37,10 @@ def plan_command(segment: str | None, all_segments: bool, as_json: bool) -> None
     """Show what the next run of the profile's company would do; write nothing."""
     from .engine import preview
 
-    st = _state()
+    st = qbo_state()
     company = _company_of(segment, all_segments)
     try:
-        result = preview(*_engine_args(), company, st.redis, lambda: Session(st.db.engine))
+        result = preview(*st.engine_args(company))
     except QBOSyncError as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -87,7 +74,7 @@ def reconcile_command(segment: str | None, all_segments: bool) -> None:
     Without --segment or --all-segments every connected company is checked."""
     from .engine.books import books_check
 
-    st = _state()
+    st = qbo_state()
     if segment or all_segments:
         companies = [_company_of(segment, all_segments)]
     else:
@@ -99,7 +86,7 @@ def reconcile_command(segment: str | None, all_segments: bool) -> None:
     differences = 0
     for company in companies:
         try:
-            report = books_check(*_engine_args(), company, st.redis, lambda: Session(st.db.engine))
+            report = books_check(*st.engine_args(company))
         except QBOSyncError as exc:
             raise click.ClickException(str(exc)) from exc
         if report.balanced:

@@ -256,6 +256,8 @@ DOC_ENTITIES = {
     DocKind.CREDIT_MEMO: "CreditMemo",
     DocKind.CREDIT_APPLICATION: "Payment",
 }
+# Name lists: found by name or created once, never voided; kept for the whole run.
+LIST_DOC_KINDS = (DocKind.CUSTOMER, DocKind.ITEM, DocKind.PAYMENT_METHOD)
 SALE_DOC_KINDS = (
     DocKind.INVOICE,
     DocKind.PAYMENT,

@@ -20,12 +20,10 @@ from .config import Settings
 from .connection import CompanyTokens, TokenCipher, apply_token_set, exchange_code, revoke
 from .errors import ConnectionProblem, QBOSyncError
 from .models import Company, SyncProfile, utcnow
-from .state import QBOSyncState, qbo_state
+from .state import qbo_state
 
 ALL_SEGMENTS = "All segments"
 log = logging.getLogger(__name__)
-
-__all__ = ["QBOSyncState", "qbo_state"]
 
 
 def find_profile(session: Session, segment_key: str | None) -> SyncProfile | None:

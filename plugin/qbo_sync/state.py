@@ -5,6 +5,7 @@ A leaf module: everything may import it, it imports nothing of the plugin's that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,11 @@ from typing import Any
 import redis
 from flask import current_app
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.orm import Session
 
 from . import redis_conn
 from .config import Settings
-from .models import Base
+from .models import Base, Company
 from .source import CRMSource
 
 EXTENSION_KEY = "qbo_sync"
@@ -38,6 +40,20 @@ class QBOSyncState:
         """REDIS_URL, or an embedded server under instance/ started on first use."""
         return self.configured_redis_url or redis_conn.embedded_url(
             Path(self.instance_path) / "redis.db"
+        )
+
+    def engine_args(
+        self, company: Company
+    ) -> tuple[Session, Settings, CRMSource, Company, redis.Redis, Callable[[], Session]]:
+        """What the engine's read-only entry points (preview, books check) take, in order."""
+        engine = self.db.engine
+        return (
+            self.db.session(),
+            self.settings,
+            self.source,
+            company,
+            self.redis,
+            lambda: Session(engine),
         )
 
     @property

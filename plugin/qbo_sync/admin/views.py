@@ -15,7 +15,6 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
-from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response
 
 from ..config import Settings
@@ -253,14 +252,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         company = self._company_of(profile)
         st = _state()
         try:
-            result = preview(
-                st.db.session(),
-                st.settings,
-                st.source,
-                company,
-                st.redis,
-                lambda: Session(st.db.engine),
-            )
+            result = preview(*st.engine_args(company))
         except QBOSyncError as exc:
             flash(f"The preview could not be made: {exc}", "error")
             return self._back(profile)
@@ -272,14 +264,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         company = self._company_of(profile)
         st = _state()
         try:
-            report = books_check(
-                st.db.session(),
-                st.settings,
-                st.source,
-                company,
-                st.redis,
-                lambda: Session(st.db.engine),
-            )
+            report = books_check(*st.engine_args(company))
         except QBOSyncError as exc:
             flash(f"The books check could not be made: {exc}", "error")
             return self._back(profile)

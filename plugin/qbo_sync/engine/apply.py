@@ -15,11 +15,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..client import sql_string
+from ..errors import QBORequestError
 from ..mapping import disambiguated_display_name, to_qbo_customer
 from ..models import DocKind, OpKind, SyncDocument
 from ..source import CustomerRecord
 from .context import RunContext
-from .desired import Desired, Ref
+from .desired import Ref
 from .explain import closed_period
 from .identity import same_person
 from .planner import (
@@ -197,30 +198,43 @@ class Applier:
     # -- sending and settling --------------------------------------------------------------
 
     def send(self, works: list[Work], retried: bool = False) -> None:
+        """Journal and send; settle every outcome; give refusals their one follow-up."""
         if not works:
             return
         self.ctx.writer.send(works)
         self.ctx.heartbeat()
+        again = self._settle_all(works, follow_ups=not retried)
+        if again:
+            self.send(again, retried=True)
+
+    def resend(self, docs: Sequence[SyncDocument]) -> None:
+        """Resend unanswered operations exactly as journaled and settle them (no follow-up:
+        what QuickBooks answers now is the answer to the question first asked)."""
+        self._settle_all(self.ctx.writer.resend(docs), follow_ups=False)
+
+    def _settle_all(self, works: list[Work], *, follow_ups: bool) -> list[Work]:
+        """Record every outcome and commit; return the follow-up operations to send."""
         refused = [w for w in works if w.result is None and w.answered and w.error is not None]
-        existing = self._clashing_customers(refused)
+        existing = self._clashing_customers(refused) if follow_ups else {}
         again: list[Work] = []
         for w in works:
             if w.result is not None:
                 self.settled(w)
-            elif not w.answered:
-                self.ctx.journal.unanswered(w.doc, w.error)  # type: ignore[arg-type]
+                continue
+            error = w.error or QBORequestError("QuickBooks gave no answer", request_id=None)
+            if not w.answered:
+                self.ctx.journal.unanswered(w.doc, error)
+                self.counts["failed"] += 1
+                continue
+            follow = self._follow_up(w, existing) if follow_ups else None
+            if follow is None:
+                if w.doc.op_request_id:
+                    self.ctx.journal.refused(w.doc, error)
                 self.counts["failed"] += 1
             else:
-                follow = None if retried else self._follow_up(w, existing)
-                if follow is None:
-                    if w.doc.op_request_id:
-                        self.ctx.journal.refused(w.doc, w.error)  # type: ignore[arg-type]
-                    self.counts["failed"] += 1
-                else:
-                    again.append(follow)
+                again.append(follow)
         self.ctx.journal.commit()
-        if again:
-            self.send(again, retried=True)
+        return again
 
     def settled(self, w: Work) -> None:
         op = w.doc.op_kind
@@ -453,7 +467,3 @@ class Applier:
 
 def _voided(doc: dict[str, Any]) -> bool:
     return doc.get("PrivateNote") == "Voided" or Decimal(str(doc.get("TotalAmt", "0"))) == 0
-
-
-def desired_of(works: Iterable[Work]) -> list[Desired]:
-    return [w.extra["desired"] for w in works if "desired" in w.extra]

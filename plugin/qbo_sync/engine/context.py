@@ -14,7 +14,7 @@ from ..client import QBOClient
 from ..config import Settings
 from ..errors import ConnectionProblem
 from ..mapping import item_name
-from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun
+from ..models import LIST_DOC_KINDS, Company, DocKind, SyncDocument, SyncProfile, SyncRun
 from ..source import CRMSource
 from .desired import Accounts, Ref
 from .journal import Journal
@@ -92,7 +92,7 @@ class RunContext:
 
     def remember(self, doc: SyncDocument) -> None:
         key = (doc.kind, doc.local_id)
-        if doc.qbo_id and (doc.live or doc.kind in LIST_KINDS):
+        if doc.qbo_id and (doc.live or doc.kind in LIST_DOC_KINDS):
             self.ids[key] = doc.qbo_id
         else:
             self.ids.pop(key, None)
@@ -115,6 +115,3 @@ class RunContext:
     def progress(self, done: int) -> None:
         self.run.progress_done = (self.run.progress_done or 0) + done
         self.heartbeat()
-
-
-LIST_KINDS = (DocKind.CUSTOMER, DocKind.ITEM, DocKind.PAYMENT_METHOD)

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 
-from ..models import OpKind
+from ..models import LIST_DOC_KINDS, OpKind
 from .planner import PlannedOp
 
 VERBS = {
@@ -22,16 +22,13 @@ def verb(op: PlannedOp, close_date: date | None = None) -> str:
     if d is not None and d.error:
         return "refuse"
     when = d.txn_date if d is not None else None
-    if close_date and when and when <= close_date and op.kind.value not in LIST_KINDS:
+    if close_date and when and when <= close_date and op.kind not in LIST_DOC_KINDS:
         return "hold"
     if op.unapply:
         return "unapply"
     if op.include:
         return "create again"
     return VERBS[op.op]
-
-
-LIST_KINDS = ("customer", "item", "paymethod")
 
 
 def describe(op: PlannedOp, close_date: date | None = None) -> str:

@@ -25,6 +25,7 @@ from ..config import Settings
 from ..connection import CompanyTokens
 from ..errors import ConnectionProblem, QBOSyncError, ReconnectNeeded
 from ..models import (
+    LIST_DOC_KINDS,
     Company,
     DocKind,
     OpKind,
@@ -43,7 +44,7 @@ from .journal import Journal, RunSuperseded, take_fence
 from .lists import sync_customers, sync_items
 from .planner import PlannedOp, Stage
 from .preview_lines import describe, summary
-from .sales import load_chunk, plan_chunk
+from .sales import Chunk, load_chunk, plan_chunk
 from .scope import CompanyScope
 from .verify import verify_invoices
 from .writer import Writer
@@ -115,17 +116,7 @@ def resolve_in_flight(ctx: RunContext, applier: Applier) -> None:
     if not pending:
         return
     log.info("company %s: resending %d unanswered operation(s)", ctx.company.id, len(pending))
-    works = ctx.writer.resend(pending)
-    counts: Counts = defaultdict(int)
-    for w in works:
-        if w.result is not None:
-            applier.settled(w)
-        elif not w.answered:
-            ctx.journal.unanswered(w.doc, w.error)  # type: ignore[arg-type]
-        else:
-            ctx.journal.refused(w.doc, w.error)  # type: ignore[arg-type]
-        counts["resent"] += 1
-    ctx.journal.commit()
+    applier.resend(pending)
 
 
 def _sale_pass(
@@ -154,12 +145,17 @@ def _sale_pass(
         ctx.journal.commit()
         ctx.journal.forget(chunk.docs.values())
         for key in list(ctx.ids):
-            if key[0] not in (DocKind.CUSTOMER, DocKind.ITEM, DocKind.PAYMENT_METHOD):
+            if key[0] not in LIST_DOC_KINDS:
                 del ctx.ids[key]
         ctx.progress(len(part))
 
 
-def _expect(ctx, chunk, before, expected) -> None:  # type: ignore[no-untyped-def]
+def _expect(
+    ctx: RunContext,
+    chunk: Chunk,
+    before: set[tuple[DocKind, str]],
+    expected: dict[str, tuple[str, Decimal, Decimal]],
+) -> None:
     """The invoices whose documents this chunk touched, with the totals the CRM expects."""
     touched_sales = {
         str(chunk.docs[key].sale_id) for key in set(ctx.touched) - before if key in chunk.docs
@@ -177,7 +173,7 @@ def _expect(ctx, chunk, before, expected) -> None:  # type: ignore[no-untyped-de
             expected[doc.qbo_id] = (label, Decimal("0.00"), Decimal("0.00"))
 
 
-def ensure_lists(ctx: RunContext, applier: Applier, chunk, counts: Counts) -> None:  # type: ignore[no-untyped-def]
+def ensure_lists(ctx: RunContext, applier: Applier, chunk: Chunk, counts: Counts) -> None:
     """Customers, items and payment methods the chunk needs and nobody created yet."""
     customers = sorted(
         c for c in chunk.refs(DocKind.CUSTOMER) if not ctx.ids.get((DocKind.CUSTOMER, c))

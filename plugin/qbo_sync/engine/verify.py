@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from ..client import QBOClient, sql_string
-from ..models import DocKind
 
 ZERO = Decimal("0.00")
 
@@ -58,6 +57,3 @@ def verify_invoices(
                 f"the CRM {fmt(balance)}."
             )
     return problems
-
-
-KIND_FOR_VERIFY = DocKind.INVOICE
