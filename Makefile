@@ -3,19 +3,25 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install lock clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Installs come from the lock files (exact versions, checked by hash), so every machine runs the
+# versions that were tested; the project itself adds no dependency of its own (--no-deps).
+$(VENV)/.installed: requirements/base.txt setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/base.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	@touch $@
 
-$(VENV)/.dev-installed: setup.cfg pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.dev-installed: requirements/dev.txt setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	@touch $@ $(VENV)/.installed
 
 install: $(VENV)/.installed
@@ -31,6 +37,12 @@ lint: $(VENV)/.dev-installed
 
 test: lint
 	$(BIN)/pytest
+
+# After a change to setup.cfg's requirements: pin the newest compatible versions, with hashes.
+LOCK_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
+lock: $(VENV)/.dev-installed
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile $(LOCK_FLAGS) -o requirements/base.txt setup.cfg
+	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements/dev.txt setup.cfg
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
