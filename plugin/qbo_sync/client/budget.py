@@ -24,6 +24,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 
@@ -207,8 +208,9 @@ class Budget:
 
     def paused_for(self, realm_id: str) -> float:
         """Seconds left of the company's pause (0 when none), by the Redis clock."""
-        raw = self._redis.get(self.keys(realm_id)[3])
+        # redis-py types its replies for both its sync and async clients; this one is sync.
+        raw = cast("bytes | None", self._redis.get(self.keys(realm_id)[3]))
         if raw is None:
             return 0.0
-        sec, usec = self._redis.time()
+        sec, usec = cast("tuple[int, int]", self._redis.time())
         return max(0.0, float(raw) - (sec + usec / 1e6))
