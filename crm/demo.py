@@ -65,6 +65,7 @@ def run_demo(port: int, emulator_port: int) -> None:
     instance = Path(current_app.instance_path)
     password = _prepare(instance)
     env = dict(os.environ)
+    env.setdefault("BACKOFFICE_HTTPS", "0")  # the demo serves plain http://127.0.0.1
     redis_server = None
     if not current_app.config.get("REDIS_URL"):
         redis_server = EmbeddedRedis(instance / "redis.db")
