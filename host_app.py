@@ -57,6 +57,7 @@ def create_app(
         __name__,
         instance_path=str(instance_path or ROOT / "instance"),
         template_folder=str(ROOT / "crm" / "templates"),
+        static_folder=str(ROOT / "crm" / "static"),
     )
     app.config.from_mapping(config or {})
     instance = Path(app.instance_path)
@@ -76,7 +77,6 @@ def create_app(
             instance, "qbo_token_key", lambda: Fernet.generate_key().decode()
         )
     precreate_sqlite(app.config["SQLALCHEMY_DATABASE_URI"])
-    init_security(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -99,6 +99,7 @@ def create_app(
     QBOSync(db, source, admin=admin, is_accessible=is_signed_in, on_inaccessible=to_login).init_app(
         app
     )
+    init_security(app, admin)  # after the plugin's views: their actions are in the CSP
     state = app.extensions["qbo_sync"]
     init_login_limits(app, redis_url=lambda: state.redis_url)  # the plugin's Redis
     app.cli.add_command(users_cli)

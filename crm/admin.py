@@ -146,7 +146,7 @@ class ReceiptView(CRMView):
 def build_admin() -> Admin:
     admin = Admin(
         name="Back Office",
-        theme=Bootstrap4Theme(),
+        theme=Bootstrap4Theme(base_template="admin/backoffice_base.html"),
         index_view=HomeView(url="/admin"),
         csp_nonce_generator=csp_nonce,
     )

@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, request
+from flask_admin import Admin
 from flask_talisman import Talisman
 
-# The inline event handlers Flask-Admin's bootstrap4 templates write on our pages (row delete,
-# "With selected" actions, filter menu, "Add Sale Line"). CSP allows exactly these texts, by
-# hash; tests/security/test_headers.py fails when a page carries any other.
+# The inline event handlers Flask-Admin's bootstrap4 templates write on our pages besides the
+# "With selected" actions (below): row delete, filter menu, "Add Sale Line". CSP allows exactly
+# these texts, by hash; tests/security/test_headers.py fails when a page carries any other.
 ADMIN_INLINE_HANDLERS = (
     "return faHelpers.safeConfirm('Are you sure you want to delete this record?');",
-    "return modelActions.execute('delete');",
     "return false;",
     "faForm.addInlineField(this, 'lines');",
 )
@@ -31,13 +31,22 @@ def csp_hash(script: str) -> str:
     return f"'sha256-{base64.b64encode(digest).decode()}'"
 
 
-def content_security_policy() -> dict[str, str | list[str]]:
+def admin_inline_handlers(admin: Admin) -> list[str]:
+    """Every inline handler the admin pages carry: the fixed ones and one per list action."""
+    handlers = list(ADMIN_INLINE_HANDLERS)
+    for view in admin._views:  # Flask-Admin keeps no public list of its views
+        for name, _text in getattr(view, "_actions", []):  # ActionsMixin.init_actions' list
+            handlers.append(f"return modelActions.execute('{name}');")
+    return sorted(set(handlers))
+
+
+def content_security_policy(handlers: list[str]) -> dict[str, str | list[str]]:
     """Only our own origin; scripts by nonce (Flask-Admin's inline ones) or by hash (its handlers).
     Inline style *attributes* are allowed (the plugin's progress bar width); <style> is not.
     No form-action: the OAuth authorize POST redirects to Intuit's (or the emulator's) site."""
     return {
         "default-src": "'self'",
-        "script-src": ["'self'", "'unsafe-hashes'", *map(csp_hash, ADMIN_INLINE_HANDLERS)],
+        "script-src": ["'self'", "'unsafe-hashes'", *map(csp_hash, handlers)],
         "style-src": "'self'",
         "style-src-attr": "'unsafe-inline'",
         "img-src": ["'self'", "data:"],
@@ -66,7 +75,8 @@ def csp_nonce() -> str:
     return str(getattr(request, "csp_nonce", ""))
 
 
-def init_security(app: Flask) -> None:
+def init_security(app: Flask, admin: Admin) -> None:
+    """Headers and cookies; called once every admin view is added (their actions are in the CSP)."""
     https = https_setting(app.config, os.environ)
     app.config["BACKOFFICE_HTTPS"] = https
     app.config.update(
@@ -85,7 +95,7 @@ def init_security(app: Flask) -> None:
         session_cookie_http_only=True,
         session_cookie_samesite="Lax",
         frame_options="DENY",
-        content_security_policy=content_security_policy(),
+        content_security_policy=content_security_policy(admin_inline_handlers(admin)),
         content_security_policy_nonce_in=["script-src"],
         x_content_type_options=True,
         referrer_policy="same-origin",
