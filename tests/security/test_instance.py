@@ -15,6 +15,7 @@ from flask import Flask
 
 from crm.files import create_once
 from crm.models import db
+from crm.ratelimit import LIMITER_KEY
 
 TOKEN_KEY = "Y3Bu5i1mZ0xW7rxXvI9tq7rQw8t6mAsq1v7tKf0L2bE="
 ENV = ("DATABASE_URL", "SECRET_KEY", "QBO_SYNC_TOKEN_KEY")
@@ -127,3 +128,22 @@ def test_processes_starting_at_once_end_with_one_key(tmp_path: Path, redis_url: 
             "qbo_token_key",
             "secret_key",
         ]  # no temporary file left behind
+
+
+@pytest.mark.usefixtures("defaults")
+def test_sign_in_limits_use_the_plugins_embedded_redis_started_on_first_use(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from host_app import create_app
+
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    instance = tmp_path / "instance"
+    app = create_app({"TESTING": True, "QBO_SYNC_ENVIRONMENT": "emulator"}, instance_path=instance)
+    assert not (instance / "redis.db.settings").exists()  # creating the app started no Redis
+    limiter = app.extensions[LIMITER_KEY]
+    limiter.reset()  # the first use: the embedded server starts under instance/
+    assert (instance / "redis.db.settings").exists()
+    plugin_url = app.extensions["qbo_sync"].redis_url
+    assert plugin_url.startswith("unix://")
+    pool = limiter.storage.get_connection().connection_pool
+    assert f"unix://{pool.connection_kwargs['path']}" == plugin_url  # one Redis for both
