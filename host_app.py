@@ -2,8 +2,8 @@
 
 Configuration comes from the environment: DATABASE_URL (default: SQLite under instance/),
 REDIS_URL (unset: an embedded Redis), SECRET_KEY (generated once under instance/ when unset),
-BACKOFFICE_HTTPS (crm/security.py), BACKOFFICE_LOGIN_LIMIT_PER_USER / _PER_ADDRESS
-(crm/ratelimit.py). instance/ and everything created in it are private to the owner.
+BACKOFFICE_HTTPS and BACKOFFICE_PROXY_HOPS (crm/security.py), BACKOFFICE_LOGIN_LIMIT_PER_USER
+and _PER_ADDRESS (crm/ratelimit.py). instance/ and everything created in it are private.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """Response headers and cookies of the back office (flask-talisman): a Content-Security-Policy the
 admin pages satisfy, no framing, nosniff; over HTTPS (BACKOFFICE_HTTPS) HSTS, a redirect from plain
 http and `Secure` cookies. Session and remember cookies are always HttpOnly and SameSite=Lax.
+Behind reverse proxies, BACKOFFICE_PROXY_HOPS (how many) makes their X-Forwarded-* headers count.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from flask import Flask, request
 from flask_admin import Admin
 from flask_talisman import Talisman
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 # The inline event handlers Flask-Admin's bootstrap4 templates write on our pages besides the
 # "With selected" actions (below): row delete, filter menu, "Add Sale Line". CSP allows exactly
@@ -70,6 +72,17 @@ def https_setting(config: Mapping[str, Any], env: Mapping[str, str]) -> bool:
     return bool(value)
 
 
+def proxy_hops(config: Mapping[str, Any], env: Mapping[str, str]) -> int:
+    """BACKOFFICE_PROXY_HOPS: the reverse proxies in front of the app (0: none, the default)."""
+    value = config.get("BACKOFFICE_PROXY_HOPS")
+    if value is None:
+        value = env.get("BACKOFFICE_PROXY_HOPS") or 0
+    hops = int(value)
+    if hops < 0:
+        raise ValueError(f"BACKOFFICE_PROXY_HOPS must be 0 or more, not {hops}")
+    return hops
+
+
 def csp_nonce() -> str:
     """This request's nonce (Talisman draws one per request), for Flask-Admin's inline scripts."""
     return str(getattr(request, "csp_nonce", ""))
@@ -79,6 +92,11 @@ def init_security(app: Flask, admin: Admin) -> None:
     """Headers and cookies; called once every admin view is added (their actions are in the CSP)."""
     https = https_setting(app.config, os.environ)
     app.config["BACKOFFICE_HTTPS"] = https
+    hops = app.config["BACKOFFICE_PROXY_HOPS"] = proxy_hops(app.config, os.environ)
+    if hops:  # the client's address (sign-in limits) and scheme as the proxies saw them
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -5,6 +5,7 @@ test clients), its tables emptied and its sign-in counts forgotten around each t
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -25,3 +26,13 @@ def site(app: Flask) -> Iterator[Flask]:
             db.session.execute(table.delete())
         db.session.commit()
         db.session.remove()
+
+
+def variant(site: Flask, **overrides: Any) -> Flask:
+    """Another app on the same database and Redis as `site`, with some settings changed."""
+    from host_app import create_app
+
+    config = {k: v for k, v in site.config.items() if k.startswith(("QBO_SYNC_", "SQLALCHEMY_"))}
+    config.update(TESTING=True, SECRET_KEY="variant-secret", REDIS_URL=site.config["REDIS_URL"])
+    config.update(overrides)
+    return create_app(config)

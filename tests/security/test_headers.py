@@ -18,6 +18,7 @@ from werkzeug.test import TestResponse
 from crm.models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, db
 from crm.security import csp_hash, https_setting
 from tests.conftest import PASSWORD, csrf_token
+from tests.security.conftest import variant
 from tests.security.test_login import make_user
 
 HANDLER = re.compile(r"""\s(on[a-z]+)=(?:"([^"]*)"|'([^']*)')""")
@@ -43,16 +44,7 @@ def sign_in(client: FlaskClient, base: str = "") -> TestResponse:
 @pytest.fixture
 def https_site(site: Flask) -> Iterator[Flask]:
     """The back office as deployed: BACKOFFICE_HTTPS on (same database and Redis as `site`)."""
-    from host_app import create_app
-
-    config = {k: v for k, v in site.config.items() if k.startswith(("QBO_SYNC_", "SQLALCHEMY_"))}
-    config.update(
-        TESTING=True,
-        BACKOFFICE_HTTPS=True,
-        SECRET_KEY="https-test-secret",
-        REDIS_URL=site.config["REDIS_URL"],
-    )
-    app = create_app(config)
+    app = variant(site, BACKOFFICE_HTTPS=True)
     yield app
     with app.app_context():
         db.engine.dispose()

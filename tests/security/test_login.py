@@ -14,6 +14,7 @@ from crm.auth import password_checked
 from crm.models import User, db
 from crm.ratelimit import TOO_MANY
 from tests.conftest import PASSWORD, csrf_token
+from tests.security.conftest import variant
 
 ADMIN_PAGE = "/admin/customer/"
 
@@ -137,3 +138,24 @@ def test_a_password_change_ends_the_sessions_signed_in_before(site: Flask) -> No
         user.set_password("a new password, long enough")
         db.session.commit()
     assert not signed_in_as(client)
+
+
+def test_behind_a_proxy_the_address_limit_counts_the_forwarded_address(site: Flask) -> None:
+    """BACKOFFICE_PROXY_HOPS=1: every request comes from the proxy (127.0.0.1); the limit
+    counts the address the proxy forwards, so one visitor's attempts stop that visitor only."""
+    proxied = variant(site, BACKOFFICE_PROXY_HOPS=1, BACKOFFICE_LOGIN_LIMIT_PER_ADDRESS="2/minute")
+    make_user(site, "proxy-user")
+    client = proxied.test_client()
+
+    def through_proxy(username: str, visitor: str) -> Any:
+        forwarded = {"X-Forwarded-For": visitor}
+        page = client.get("/login", headers=forwarded).get_data(as_text=True)
+        body = {"username": username, "password": PASSWORD, "csrf_token": csrf_token(page)}
+        return client.post("/login", data=body, headers=forwarded)
+
+    for n in range(2):
+        assert through_proxy(f"nobody-{n}", "203.0.113.7").status_code == 200
+    assert through_proxy("proxy-user", "203.0.113.7").status_code == 429
+    assert through_proxy("proxy-user", "198.51.100.4").status_code == 302
+    with proxied.app_context():
+        db.engine.dispose()
