@@ -1,14 +1,16 @@
 """The back office (host app): `create_app()` wires the CRM, its admin, login and the QBO plugin.
 
 Configuration comes from the environment: DATABASE_URL (default: SQLite under instance/),
-REDIS_URL (unset: an embedded Redis), SECRET_KEY (generated once under instance/ when unset).
+REDIS_URL (unset: an embedded Redis), SECRET_KEY (generated once under instance/ when unset),
+BACKOFFICE_HTTPS and BACKOFFICE_PROXY_HOPS (crm/security.py), BACKOFFICE_LOGIN_LIMIT_PER_USER
+and _PER_ADDRESS (crm/ratelimit.py). instance/ and everything created in it are private.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,10 @@ from qbo_sync import QBOSync
 from crm.admin import build_admin, is_signed_in, to_login
 from crm.auth import init_auth
 from crm.cli import demo_cli, users_cli
-from crm.files import write_private
+from crm.files import create_once, precreate_sqlite, private_dir
 from crm.models import db
+from crm.ratelimit import init_login_limits
+from crm.security import init_security
 from crm.source import CRMSourceAdapter
 
 ROOT = Path(__file__).resolve().parent
@@ -31,12 +35,9 @@ migrate = Migrate()
 csrf = CSRFProtect()
 
 
-def _instance_secret(instance: Path, name: str, make: Any) -> str:
-    """A secret kept in a private file under instance/, created on first use."""
-    path = instance / name
-    if not path.exists():
-        write_private(path, make())
-    return path.read_text().strip()
+def _instance_secret(instance: Path, name: str, make: Callable[[], str]) -> str:
+    """A secret kept in a private file under instance/, created once (racing processes agree)."""
+    return create_once(instance / name, make)
 
 
 @sa.event.listens_for(sa.Engine, "connect")
@@ -49,15 +50,18 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
         cur.close()
 
 
-def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | None = None, instance_path: str | os.PathLike[str] | None = None
+) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=str(instance_path or ROOT / "instance"),
         template_folder=str(ROOT / "crm" / "templates"),
+        static_folder=str(ROOT / "crm" / "static"),
     )
     app.config.from_mapping(config or {})
     instance = Path(app.instance_path)
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)
     env = os.environ
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI",
@@ -72,7 +76,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["QBO_SYNC_TOKEN_KEY"] = _instance_secret(
             instance, "qbo_token_key", lambda: Fernet.generate_key().decode()
         )
-    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    precreate_sqlite(app.config["SQLALCHEMY_DATABASE_URI"])
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
@@ -95,6 +99,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     QBOSync(db, source, admin=admin, is_accessible=is_signed_in, on_inaccessible=to_login).init_app(
         app
     )
+    init_security(app, admin)  # after the plugin's views: their actions are in the CSP
+    state = app.extensions["qbo_sync"]
+    init_login_limits(app, redis_url=lambda: state.redis_url)  # the plugin's Redis
     app.cli.add_command(users_cli)
     app.cli.add_command(demo_cli)
     return app

@@ -26,6 +26,7 @@ from .models import (
     SaleLine,
     db,
 )
+from .security import csp_nonce
 
 
 def is_signed_in() -> bool:
@@ -143,7 +144,12 @@ class ReceiptView(CRMView):
 
 
 def build_admin() -> Admin:
-    admin = Admin(name="Back Office", theme=Bootstrap4Theme(), index_view=HomeView(url="/admin"))
+    admin = Admin(
+        name="Back Office",
+        theme=Bootstrap4Theme(base_template="admin/backoffice_base.html"),
+        index_view=HomeView(url="/admin"),
+        csp_nonce_generator=csp_nonce,
+    )
     admin.add_view(CustomerView(Customer, db, name="Customers"))
     admin.add_view(SaleView(Sale, db, name="Sales"))
     admin.add_view(ReceiptView(Receipt, db, name="Receipts"))

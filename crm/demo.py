@@ -23,7 +23,7 @@ from flask import current_app
 from flask_migrate import upgrade
 from qbo_sync.redis_conn import EmbeddedRedis
 
-from .files import write_private
+from .files import precreate_sqlite, write_private
 from .models import Customer, User, db
 from .seed import seed
 
@@ -65,6 +65,7 @@ def run_demo(port: int, emulator_port: int) -> None:
     instance = Path(current_app.instance_path)
     password = _prepare(instance)
     env = dict(os.environ)
+    env.setdefault("BACKOFFICE_HTTPS", "0")  # the demo serves plain http://127.0.0.1
     redis_server = None
     if not current_app.config.get("REDIS_URL"):
         redis_server = EmbeddedRedis(instance / "redis.db")
@@ -84,6 +85,7 @@ def run_demo(port: int, emulator_port: int) -> None:
             "QBO_SYNC_REDIRECT_URI": redirect_uri,
         }
     )
+    precreate_sqlite(f"sqlite:///{instance / 'qbo_emulator.db'}")  # private like the rest
     shared = {k: v for k, v in env.items() if k.startswith("QBO_SYNC_") or k == "REDIS_URL"}
     env_file = instance / "demo.env"
     write_private(env_file, "".join(f"export {k}='{v}'\n" for k, v in sorted(shared.items())))

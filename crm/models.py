@@ -5,6 +5,7 @@ Money is Numeric(12, 2) in the database and Decimal in Python. Timestamps are aw
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,7 +14,7 @@ from flask_login import UserMixin
 from flask_sqlalchemy import SQLAlchemy
 from qbo_sync.models import NAMING_CONVENTION, UTCDateTime, utcnow
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import generate_password_hash
 
 CENT = Decimal("0.01")
 Money = sa.Numeric(12, 2, asdecimal=True)
@@ -34,19 +35,35 @@ class Timestamped:
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 class User(UserMixin, Timestamped, db.Model):  # type: ignore[name-defined,misc]
+    """A back-office account. Sessions name the account by its session token, not its id:
+    signing out or changing the password draws a new token, so every older session cookie
+    (a copied one too) names nobody."""
+
     __tablename__ = "user_account"
     __table_args__ = {"sqlite_autoincrement": True}  # a deleted row's id is never reused
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
+    session_token: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, default=new_session_token
+    )
+
+    def get_id(self) -> str:
+        return self.session_token
+
+    def end_sessions(self) -> None:
+        """Refuse every session signed in so far (the caller commits)."""
+        self.session_token = new_session_token()
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
-
-    def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        self.end_sessions()
 
 
 class MarketSegment(Timestamped, db.Model):  # type: ignore[name-defined,misc]

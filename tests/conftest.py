@@ -17,6 +17,7 @@ from qbo_sync.models import Base as PluginBase
 from qbo_sync.redis_conn import EmbeddedRedis
 
 from crm.models import User, db
+from crm.ratelimit import LIMITER_KEY
 
 PASSWORD = "correct horse battery staple"
 # The "Last Synchronization Details" wording, as the guide of the integration we replace has it
@@ -111,8 +112,10 @@ def _all_tables() -> list[sa.Table]:
 
 @pytest.fixture
 def app_ctx(app: Flask) -> Iterator[Flask]:
-    """An app context over an empty database, emptied again afterwards."""
+    """An app context over an empty database, emptied again afterwards; sign-in attempts of
+    earlier tests are forgotten (their rate limits count per minute)."""
     with app.app_context():
+        app.extensions[LIMITER_KEY].reset()
         yield app
         db.session.rollback()
         for table in _all_tables():

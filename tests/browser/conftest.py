@@ -25,6 +25,7 @@ from qbo_sync.models import Base as PluginBase
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from crm.models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, User, db
+from crm.ratelimit import LIMITER_KEY
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, repo_root
 
 CHROMIUM = shutil.which("chromium")
@@ -177,6 +178,7 @@ def live(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Live]:
         upgrade()
         _empty_tables()
         queue().empty()
+        app.extensions[LIMITER_KEY].reset()  # sign-ins of earlier tests count per minute
         thread.start()
         try:
             yield Live(app, base_url, emulator, env)
