@@ -124,6 +124,7 @@ def sale_docs(
     }
     docs: list[Desired] = []
     label = f"sale {sale.number}"
+    notes: list[str] = []
     try:
         body = to_qbo_invoice(
             sale,
@@ -132,6 +133,7 @@ def sale_docs(
             accounts.ar_id,
             increases=increases,
             adjustment_item_id=adjustment_item,
+            notes=notes,
         )
         total = sum((Decimal(str(line["Amount"])) for line in body["Line"]), ZERO)
         invoice = Desired(
@@ -142,7 +144,7 @@ def sale_docs(
             sale.id,
             profile_id,
             sale.sold_on,
-            {"customer": customer, "total": total},
+            {"customer": customer, "total": total, "notes": notes},
         )
     except MappingError as exc:
         invoice = Desired(
