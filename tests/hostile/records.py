@@ -68,6 +68,7 @@ def build(shop: Shop) -> None:
     shop.sale("zero", h, "H-ZERO", ("1", "0.00"))
     shop.sale("neg", h, "H-NEGLINE", ("1", "100.00"), ("-1", "20.00"))
     shop.sale("three", h, "H-THREE", ("1.5", "3.33"))
+    shop.sale("negtotal", h, "H-NEGTOTAL", ("-1", "30.00"))
     shop.receipt("nolines", shop.sale("nolines", h, "H-NOLINES"), "R-NOLINES", "5.00")
     # no lines: it fails, and its number is in the reasons on the page (its receipt's too)
     shop.receipt("html_num", shop.sale("html_num", h, HTML_NUMBER), "R-HTML", "5.00")

@@ -168,6 +168,9 @@ def test_amounts_zero_negative_three_decimals_and_sales_without_lines(world: Wor
     line = next(ln for ln in three["Line"] if ln.get("DetailType") == "SalesItemLineDetail")
     assert money(line["Amount"]) == Decimal("5.00") and money(three["TotalAmt"]) == Decimal("5.00")
     assert "x 3.33" in line["Description"]
+    rec = _doc(DocKind.INVOICE, shop.sales["negtotal"].id)
+    assert rec.status is RecordStatus.FAILED and rec.intuit_tid is None  # no request spent
+    assert "totals -30.00: QuickBooks takes invoices of 0 or more" in (rec.explanation or "")
     for key in ("nolines", "html_num"):
         rec = _doc(DocKind.INVOICE, shop.sales[key].id)
         assert rec.status is RecordStatus.FAILED, key

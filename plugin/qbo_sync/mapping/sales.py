@@ -103,6 +103,12 @@ def to_qbo_invoice(
         if not adjustment_item_id:
             raise MappingError("an adjustment item is needed for adjustments raising the balance")
         lines.extend(to_qbo_adjustment_line(adj, adjustment_item_id) for adj in increases)
+    total = sum((money(line["Amount"]) for line in lines), Decimal("0.00"))
+    if total < 0:
+        raise MappingError(
+            f"sale {doc_number} totals {total}: QuickBooks takes invoices of 0 or more "
+            "(a negative line is fine, a negative sale is not; record a credit instead)"
+        )
     invoice: dict[str, Any] = {
         "DocNumber": doc_number,
         "TxnDate": sale.sold_on.isoformat(),
