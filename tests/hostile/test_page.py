@@ -83,3 +83,38 @@ def test_status_json_is_json_and_issues_carry_the_text(world: World, hostile_ctx
     out = hostile_ctx.test_cli_runner().invoke(args=["qbo", "issues", "--json"]).output
     issues = json.loads(out)
     assert HTML_NUMBER in json.dumps(issues, ensure_ascii=False)  # data, not markup
+
+
+@pytest.mark.browser
+def test_in_chromium_no_payload_runs_or_becomes_an_element(
+    world: World, office: FlaskClient
+) -> None:
+    """The rendered page in a real Chromium (network blocked): no alert() fires, no <img src=x>
+    or injected <script> exists, and the names read as the text they are."""
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
+
+    if CHROMIUM is None:
+        pytest.skip(NO_CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    html = _html(office, "/admin/qbo/")
+    dialogs: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", lambda route: route.abort())
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.set_content(html, wait_until="domcontentloaded")
+            injected = page.evaluate(
+                """() => ({
+                    imgs: document.querySelectorAll('img[src="x"]').length,
+                    scripts: [...document.scripts].filter(s => /alert|x\\(\\)/.test(s.text)).length,
+                    text: document.body.innerText,
+                })"""
+            )
+        finally:
+            browser.close()
+    assert dialogs == [], f"a payload ran: {dialogs}"
+    assert injected["imgs"] == 0 and injected["scripts"] == 0, injected
+    assert f"sale {HTML_NUMBER} has no lines" in injected["text"]
