@@ -74,6 +74,7 @@ def build(shop: Shop) -> None:
     shop.receipt("html_num", shop.sale("html_num", h, HTML_NUMBER), "R-HTML", "5.00")
     over = shop.sale("over", h, "H-OVER", ("1", "100.00"))
     shop.receipt("over", over, "R-OVER", "150.00")
+    shop.receipt("method", shop.sales["ok2"], "R-\tTAB", "2.00", method="Visa:\tGold  Card")
     shop.receipt("zero", over, "R-ZERO", "0.00")
     shop.receipt("negative", over, "R-NEG", "-5.00")
     cancelled = shop.sale("cancelled", h, "H-CANCELLED", ("1", "50.00"), status="cancelled")

@@ -90,7 +90,14 @@ class Shop:
         return sale
 
     def receipt(
-        self, key: str, sale: Sale, number: str, amount: str, *, on: date = PAID
+        self,
+        key: str,
+        sale: Sale,
+        number: str,
+        amount: str,
+        *,
+        on: date = PAID,
+        method: str = "Check",
     ) -> Receipt:
         receipt = Receipt(
             number=number,
@@ -98,7 +105,7 @@ class Shop:
             customer=sale.customer,
             sale=sale,
             received_on=on,
-            payment_method="Check",
+            payment_method=method,
             amount=Decimal(amount),
         )
         db.session.add(receipt)

@@ -191,6 +191,13 @@ def test_receipts_over_the_balance_zero_negative_and_on_cancelled_sales(world: W
         assert rec.status is RecordStatus.FAILED, key
         assert "non-positive amount" in (rec.explanation or ""), key
     assert "H-CANCELLED" not in world.invoices() and "R-CANCELLED" not in payments
+    # a receipt number with a tab and a payment method with ':' and a tab: cleaned and noted
+    method = payments["R- TAB"]
+    methods = {m["Id"]: m["Name"] for m in world.qbo.all("PaymentMethod")}
+    assert methods[method["PaymentMethodRef"]["value"]] == "Visa - Gold Card"
+    assert money(method["TotalAmt"]) == Decimal("2.00")
+    notes = _notes(_doc(DocKind.PAYMENT, shop.receipts["method"].id))
+    assert "receipt number: replaced tabs" in notes and "payment method: replaced ':'" in notes
 
 
 def test_dates_far_past_future_and_before_the_closing_date(world: World) -> None:

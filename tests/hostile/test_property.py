@@ -26,10 +26,11 @@ from qbo_sync.jobs import start_sync
 from qbo_sync.mapping import disambiguated_display_name, payload_hash, to_qbo_customer
 from qbo_sync.mapping.receipts import to_qbo_payment
 from qbo_sync.mapping.sales import DOC_NUMBER_MAX, to_qbo_invoice
-from qbo_sync.models import DocKind, RecordStatus
+from qbo_sync.models import DocKind, RecordStatus, SyncDocument
 from qbo_sync.source import CustomerRecord, ReceiptRecord, SaleLineRecord, SaleRecord
 
 from crm.models import Customer, Sale, SaleLine, db
+from tests.engine.books import writes_of_next_run
 from tests.engine.conftest import money, work
 from tests.hostile.shop import World, record
 
@@ -289,3 +290,18 @@ def _record_of(customer: Customer) -> CustomerRecord:
         id=str(customer.id),
         **{f: getattr(customer, f) for f in CustomerRecord.__dataclass_fields__ if f != "id"},
     )
+
+
+def test_after_the_generated_records_a_run_writes_only_what_quickbooks_refused(
+    world: World,
+) -> None:
+    """Nothing that arrived is written again; only records QuickBooks itself refused are
+    retried (none of the generated ones, whose problems are found before any request)."""
+    db.session.expire_all()
+    refused = db.session.scalars(
+        sa.select(SyncDocument).where(
+            SyncDocument.status == RecordStatus.FAILED, SyncDocument.intuit_tid.is_not(None)
+        )
+    ).all()
+    assert [r.error_code for r in refused] == ["6140"]  # the fixed duplicate number only
+    assert writes_of_next_run(world.emu, "Company A", world.profile) == len(refused)
