@@ -21,7 +21,7 @@ from crm.models import db
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, _all_tables
 from tests.engine.books import writes_of_next_run
 from tests.engine.conftest import books, connect, work
-from tests.hostile.records import CLOSED, HTML_CLASH, build
+from tests.hostile.records import CLOSED, HTML_CLASH, QUOTED_NUMBER, build
 from tests.hostile.shop import Shop, World
 
 
@@ -64,9 +64,18 @@ def world(hostile_ctx: Flask, hostile_emulator: EmulatorProcess) -> World:
     qbo = books(emu, "Company A")
     emu.set_company(qbo.realm, book_close_date=CLOSED)
     # What the bookkeeper has in QuickBooks already: a customer whose name has a quote and a
-    # backslash (the query language's escapes), and one named like markup.
+    # backslash (the query language's escapes), one named like markup, and an invoice whose number
+    # has both (the number clash is looked up by a query).
     qbo.create("Customer", {"DisplayName": "Pat O'Neil \\ Sons"})
     qbo.create("Customer", {"DisplayName": HTML_CLASH})
+    theirs = qbo.create("Customer", {"DisplayName": "Quinn Query"})
+    item = qbo.all("Item")[0]
+    line = {"DetailType": "SalesItemLineDetail", "Amount": 5}
+    line["SalesItemLineDetail"] = {"ItemRef": {"value": item["Id"]}}
+    qbo.create(
+        "Invoice",
+        {"DocNumber": QUOTED_NUMBER, "CustomerRef": {"value": theirs["Id"]}, "Line": [line]},
+    )
     start_sync(profile)
     work()
     world = World(emu, profile, qbo, shop)

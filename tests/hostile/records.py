@@ -12,6 +12,7 @@ CLOSED = "2025-12-31"  # the books' closing date in QuickBooks
 LONG = 600
 HTML_NUMBER = "<script>x()</script>"
 HTML_CLASH = '"><img src=x onerror=alert(3)>'  # a name the bookkeeper has in QuickBooks
+QUOTED_NUMBER = "Q'1\\"  # an invoice number the bookkeeper used already
 HTML_NAME = '<script>alert(1)</script> "><img src=x onerror=alert(2)>'
 
 
@@ -65,6 +66,7 @@ def build(shop: Shop) -> None:
         shop.receipt("longnum", long_sale, "R-LONGNUM", "5.00")
     shop.sale("dup1", h, "H-DUP", ("1", "20.00"))
     shop.sale("dup2", h, "H-DUP\t", ("1", "21.00"))  # the same number once cleaned
+    shop.sale("quoted", h, QUOTED_NUMBER, ("1", "22.00"))  # QuickBooks has it, for another
     shop.sale("zero", h, "H-ZERO", ("1", "0.00"))
     shop.sale("neg", h, "H-NEGLINE", ("1", "100.00"), ("-1", "20.00"))
     shop.sale("three", h, "H-THREE", ("1.5", "3.33"))
