@@ -27,6 +27,15 @@ from .models import (
     db,
 )
 from .security import csp_nonce
+from .validation import (
+    Cents,
+    Hundredths,
+    InRange,
+    NotBlank,
+    NotNegative,
+    SingleLine,
+    receipt_amount,
+)
 
 
 def is_signed_in() -> bool:
@@ -82,6 +91,10 @@ class CustomerView(CRMView):
     column_searchable_list = ("first_name", "last_name", "company_name", "email", "phone")
     column_filters = ("city", "state", "postal_code", "company_name")
     column_formatters = {"balance_due": money}
+    form_args = {
+        "first_name": {"validators": [NotBlank("the customer's first name")]},
+        "last_name": {"validators": [NotBlank("the customer's last name")]},
+    }
     form_columns = (
         "first_name",
         "last_name",
@@ -101,6 +114,10 @@ class ProductView(CRMView):
     column_searchable_list = ("name", "sku")
     column_formatters = {"unit_price": money}
     form_columns = ("name", "sku", "unit_price")
+    form_args = {
+        "name": {"validators": [NotBlank("the product's name")]},
+        "unit_price": {"validators": [NotNegative("Unit price"), Cents("Unit price")]},
+    }
 
 
 class SaleView(SalePushMixin, CRMView):
@@ -121,8 +138,21 @@ class SaleView(SalePushMixin, CRMView):
     form_columns = ("number", "customer", "market_segment", "sold_on", "status")
     form_choices = {"status": [(s, s.title()) for s in SALE_STATUSES]}
     form_ajax_refs = {"customer": {"fields": ("first_name", "last_name", "company_name")}}
+    form_args = {
+        "number": {"validators": [NotBlank("a sale number"), SingleLine("The sale number")]},
+        "sold_on": {"validators": [InRange("Sold on")]},
+    }
     inline_models = (
-        (SaleLine, {"form_columns": ("id", "product", "description", "quantity", "unit_price")}),
+        (
+            SaleLine,
+            {
+                "form_columns": ("id", "product", "description", "quantity", "unit_price"),
+                "form_args": {
+                    "quantity": {"validators": [NotNegative("Quantity"), Hundredths()]},
+                    "unit_price": {"validators": [NotNegative("Unit price"), Cents("Unit price")]},
+                },
+            },
+        ),
     )
 
 
@@ -133,6 +163,11 @@ class ReceiptView(CRMView):
     column_default_sort = ("received_on", True)
     column_formatters = {"amount": money}
     form_columns = ("number", "kind", "customer", "sale", "received_on", "payment_method", "amount")
+    form_args = {
+        "number": {"validators": [NotBlank("a receipt number"), SingleLine("The receipt number")]},
+        "received_on": {"validators": [InRange("Received on")]},
+        "amount": {"validators": [receipt_amount, Cents("Amount")]},
+    }
     form_choices = {
         "kind": [(k, k.title()) for k in RECEIPT_KINDS],
         "payment_method": [(m, m) for m in PAYMENT_METHODS],

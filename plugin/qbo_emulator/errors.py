@@ -14,6 +14,7 @@ MESSAGES: dict[str, str] = {
     "2040": "Invalid String",
     "2050": "String length is either shorter or longer than supported by specification",
     "2170": "Invalid Enumeration",
+    "2210": "Invalid Email Address",
     "2500": "Invalid Reference Id",
     "4000": "Error parsing query",
     "4001": "Invalid query",

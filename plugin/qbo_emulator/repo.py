@@ -46,13 +46,15 @@ class Repo:
             return None
         return self.doc_of(row)
 
-    def all(self, kind: str) -> list[Doc]:
+    def all(self, kind: str, see_all: bool = False) -> list[Doc]:
+        """The kind's entities; `see_all` includes those hidden from later batch items (which
+        still count for uniqueness: a name or number taken earlier in the batch is taken)."""
         rows = self.conn.execute(
             "SELECT id, body FROM entities WHERE realm_id=? AND kind=? AND status != 'Deleted' "
             "ORDER BY id",
             (self.realm_id, kind),
         ).fetchall()
-        return [self.doc_of(r) for r in rows if (kind, str(r["id"])) not in self.hidden]
+        return [self.doc_of(r) for r in rows if see_all or (kind, str(r["id"])) not in self.hidden]
 
     def for_customer(self, kind: str, customer_id: str) -> list[Doc]:
         rows = self.conn.execute(

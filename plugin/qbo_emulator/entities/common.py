@@ -74,9 +74,9 @@ def check_email(doc: Doc, field: str = "PrimaryEmailAddr") -> None:
     addr = doc.get(field)
     if isinstance(addr, dict) and addr.get("Address"):
         check_length(addr["Address"], 100, f"{field}.Address")
-        if not EMAIL.match(str(addr["Address"])):
+        if not EMAIL.match(str(addr["Address"])):  # field notes §1 row 27: code 2210
             raise ApiFault(
-                "6000",
+                "2210",
                 "Email Address does not conform to the syntax rules of RFC 822. "
                 f"Supplied value:{addr['Address']}",
                 f"{field}.Address",

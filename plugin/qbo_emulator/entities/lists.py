@@ -42,7 +42,7 @@ ACCOUNT_TYPES = {
 
 def check_unique(repo: Repo, kind: str, doc: Doc, field: str) -> None:
     wanted = norm_name(str(doc[field]))
-    for other in repo.all(kind):
+    for other in repo.all(kind, see_all=True):
         if other["Id"] != doc.get("Id") and norm_name(str(other.get(field, ""))) == wanted:
             raise ApiFault(
                 "6240",

@@ -217,7 +217,7 @@ class SalesRules(Rules):
         doc["DocNumber"] = number
         if opts.allow_duplicate_docnum:
             return
-        for other in repo.all(self.kind):
+        for other in repo.all(self.kind, see_all=True):
             if (
                 other["Id"] != doc.get("Id")
                 and str(other.get("DocNumber", "")).casefold() == number.casefold()
@@ -231,7 +231,7 @@ class SalesRules(Rules):
                 )
 
     def _next_number(self, repo: Repo) -> str:
-        used = {str(d.get("DocNumber", "")).casefold() for d in repo.all(self.kind)}
+        used = {str(d.get("DocNumber", "")).casefold() for d in repo.all(self.kind, see_all=True)}
         while True:
             candidate = str(repo.next_value(f"doc:{self.kind}", FIRST_DOC_NUMBER))
             if candidate.casefold() not in used:

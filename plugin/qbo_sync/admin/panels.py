@@ -124,22 +124,31 @@ class Failures:
     total: int
 
 
-def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failures:
-    """Every failed or blocked document of the profile's scope in its company, by cause
-    (customers and lists, which several profiles share, on the company's first profile)."""
+def _mine(profile: SyncProfile) -> sa.ColumnElement[bool] | None:
+    """The documents of the profile's scope in its company (customers and lists, which several
+    profiles share, on the company's first profile); None when it has no company."""
     company = profile.company
     if company is None:
-        return Failures([], [], 0)
-    mine = SyncDocument.profile_id == profile.id
+        return None
+    mine: sa.ColumnElement[bool] = SyncDocument.profile_id == profile.id
     if company.profiles and company.profiles[0].id == profile.id:
         mine = sa.or_(mine, SyncDocument.profile_id.is_(None))
+    return sa.and_(SyncDocument.company_id == company.id, mine)
+
+
+def _url(rec: SyncDocument, record_url: Any) -> str | None:
+    linkable = LINKABLE.get(rec.kind)
+    return record_url(linkable, rec.local_id) if linkable and rec.local_id.isdigit() else None
+
+
+def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failures:
+    """Every failed or blocked document of the profile's scope in its company, by cause."""
+    mine = _mine(profile)
+    if mine is None:
+        return Failures([], [], 0)
     records = session.scalars(
         sa.select(SyncDocument)
-        .where(
-            SyncDocument.company_id == company.id,
-            mine,
-            SyncDocument.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]),
-        )
+        .where(mine, SyncDocument.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]))
         .order_by(SyncDocument.status.desc(), SyncDocument.kind, SyncDocument.id)
     ).all()
     groups: dict[str, CauseGroup] = {}
@@ -149,13 +158,48 @@ def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failure
         group = groups.setdefault(cause, CauseGroup(cause))
         group.counts[(rec.kind, rec.status.value)] += 1
         if len(rows) < MAX_ROWS:
-            linkable = LINKABLE.get(rec.kind)
-            url = (
-                record_url(linkable, rec.local_id) if linkable and rec.local_id.isdigit() else None
-            )
-            rows.append(FailureRow(rec, kind_word(rec.kind), url, cause))
+            rows.append(FailureRow(rec, kind_word(rec.kind), _url(rec, record_url), cause))
     ordered = sorted(groups.values(), key=lambda g: (-sum(g.counts.values()), g.cause))
     return Failures(rows, ordered, len(records))
+
+
+@dataclass
+class CleanedRow:
+    """A record that reached QuickBooks changed to suit it, and what was changed."""
+
+    record: SyncDocument
+    kind_label: str
+    url: str | None
+    notes: list[str]
+
+
+def cleaning_notes(rec: SyncDocument) -> list[str]:
+    """What was changed to suit QuickBooks: the mapping's notes of the last confirmed write,
+    then the engine's (a name clash, a link to an existing record, made active again)."""
+    notes = [str(n) for n in ((rec.facts or {}).get("notes") or [])]
+    notes += [n for n in (rec.cleaned or "").split("; ") if n and n not in notes]
+    return notes
+
+
+def cleaned(session: Session, profile: SyncProfile, record_url: Any) -> list[CleanedRow]:
+    """The live records of the profile's scope QuickBooks holds cleaned (first MAX_ROWS)."""
+    mine = _mine(profile)
+    if mine is None:
+        return []
+    # the facts are JSON (text on both databases): a non-empty "notes" list, as json.dumps has it
+    with_notes = sa.cast(SyncDocument.facts, sa.Text).contains('"notes": ["')
+    records = session.scalars(
+        sa.select(SyncDocument)
+        .where(mine, SyncDocument.live, sa.or_(SyncDocument.cleaned.is_not(None), with_notes))
+        .order_by(SyncDocument.kind, SyncDocument.id)
+        .limit(MAX_ROWS)
+    ).all()
+    rows = []
+    for rec in records:
+        notes = cleaning_notes(rec)
+        if notes:
+            rows.append(CleanedRow(rec, kind_word(rec.kind), _url(rec, record_url), notes))
+    return rows
 
 
 @dataclass
@@ -166,6 +210,7 @@ class ProfileCard:
     finished: SyncRun | None
     details: list[str]
     failures: Failures
+    cleaned: list[CleanedRow] = field(default_factory=list)
     accounts: dict[str, list[dict[str, Any]]] | None = None
     accounts_problem: str | None = None
 

@@ -38,6 +38,7 @@ from .connect import ConnectionRoutes
 from .panels import (
     ProfileCard,
     account_choices,
+    cleaned,
     default_account,
     details_of,
     failures,
@@ -126,6 +127,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
                 finished=finished,
                 details=details_of(finished),
                 failures=failures(session, profile, st.source.record_url),
+                cleaned=cleaned(session, profile, st.source.record_url),
             )
             if profile.is_connected:
                 try:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..client import QBOClient
 from ..config import Settings
 from ..errors import ConnectionProblem
-from ..mapping import item_name
+from ..mapping import item_name, payment_method_name
 from ..models import LIST_DOC_KINDS, Company, DocKind, SyncDocument, SyncProfile, SyncRun
 from ..source import CRMSource
 from .desired import Accounts, Ref
@@ -88,7 +88,7 @@ class RunContext:
         """The Id of the item (by product name) or payment method (by name), if known."""
         if kind is DocKind.ITEM:
             return self.ids.get((kind, name_key(item_name(name))))
-        return self.ids.get((kind, name_key(name.strip()[:31])))
+        return self.ids.get((kind, name_key(payment_method_name(name))))
 
     def remember(self, doc: SyncDocument) -> None:
         key = (doc.kind, doc.local_id)

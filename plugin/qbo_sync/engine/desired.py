@@ -18,6 +18,7 @@ from ..errors import MappingError
 from ..mapping import (
     ADJUSTMENT_ITEM_NAME,
     item_name,
+    payment_method_name,
     to_qbo_credit_application,
     to_qbo_credit_memo,
     to_qbo_customer,
@@ -25,7 +26,9 @@ from ..mapping import (
     to_qbo_item,
     to_qbo_payment,
 )
-from ..mapping.text import money
+from ..mapping.items import PAYMENT_METHOD_NAME_MAX
+from ..mapping.receipts import REF_NUM_MAX
+from ..mapping.text import clean, money
 from ..models import DocKind
 from ..source import CustomerRecord, ReceiptRecord, SaleRecord
 from .names import name_key
@@ -93,12 +96,12 @@ def item_doc(name: str, income_account_id: str) -> Desired:
 
 
 def payment_method_doc(name: str) -> Desired:
-    clean = name.strip()[:31]
+    method = payment_method_name(name)
     return Desired(
         DocKind.PAYMENT_METHOD,
-        name_key(clean),
-        {"Name": clean, "Active": True},
-        label=f"payment method {clean}",
+        name_key(method),
+        {"Name": method, "Active": True},
+        label=f"payment method {method}",
     )
 
 
@@ -124,6 +127,7 @@ def sale_docs(
     }
     docs: list[Desired] = []
     label = f"sale {sale.number}"
+    notes: list[str] = []
     try:
         body = to_qbo_invoice(
             sale,
@@ -132,6 +136,7 @@ def sale_docs(
             accounts.ar_id,
             increases=increases,
             adjustment_item_id=adjustment_item,
+            notes=notes,
         )
         total = sum((Decimal(str(line["Amount"])) for line in body["Line"]), ZERO)
         invoice = Desired(
@@ -142,7 +147,7 @@ def sale_docs(
             sale.id,
             profile_id,
             sale.sold_on,
-            {"customer": customer, "total": total},
+            {"customer": customer, "total": total, "notes": notes},
         )
     except MappingError as exc:
         invoice = Desired(
@@ -195,15 +200,21 @@ def _payment_doc(
 ) -> Desired:
     label = f"receipt {receipt.number}"
     method = (
-        Ref(DocKind.PAYMENT_METHOD, name_key(receipt.payment_method.strip()[:31]))
-        if receipt.payment_method and receipt.payment_method.strip()
+        Ref(DocKind.PAYMENT_METHOD, name_key(payment_method_name(receipt.payment_method)))
+        if receipt.payment_method and payment_method_name(receipt.payment_method)
         else None
+    )
+    notes: list[str] = []  # what the cleaning changed (the mapping cleans alike, unnoted)
+    clean(receipt.number, "receipt number", REF_NUM_MAX, notes)
+    clean(
+        receipt.payment_method, "payment method", PAYMENT_METHOD_NAME_MAX, notes, forbid_colon=True
     )
     facts: dict[str, Any] = {
         "customer": customer,
         "invoice": invoice,
         "applied": applied,
         "total": money(receipt.amount),
+        "notes": notes,
     }
     try:
         body = to_qbo_payment(

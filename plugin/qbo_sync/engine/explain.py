@@ -15,6 +15,7 @@ EXPLANATIONS: dict[str, str] = {
     "2040": "A name or text contains characters QuickBooks does not allow.",
     "2050": "A name or text is longer than QuickBooks allows.",
     "2020": "A field QuickBooks requires is missing.",
+    "2210": "QuickBooks does not accept the customer's e-mail address; correct it in the CRM.",
     "6000": "QuickBooks refused the transaction as a whole; its message says why.",
     "6190": "The QuickBooks subscription has ended or is suspended; the company is read-only.",
     "6210": "The transaction date is on or before the closing date set in QuickBooks.",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ..mapping import payment_method_name
 from ..models import DocKind, SyncDocument
 from .applier_types import Counts
 from .apply import Applier
@@ -80,7 +81,9 @@ def sync_items(
     """One Service item per product name and one payment method per name, found or created."""
     income = next(iter(ctx.accounts.values())).income_id
     items = {d.local_id: d for d in (item_doc(n, income) for n in product_names)}
-    pays = {d.local_id: d for d in (payment_method_doc(n) for n in methods if n.strip())}
+    pays = {
+        d.local_id: d for d in (payment_method_doc(n) for n in methods if payment_method_name(n))
+    }
     existing_of: Callable[[], dict[str, dict[str, Any]]]
     for kind, wanted, existing_of in (
         (DocKind.ITEM, items, lambda: ctx.existing_items),

@@ -3,7 +3,7 @@
 from .customers import MappedCustomer, disambiguated_display_name, to_qbo_customer
 from .hashing import payload_hash
 from .ids import batch_request_id, operation_request_id
-from .items import ADJUSTMENT_ITEM_NAME, item_name, to_qbo_item
+from .items import ADJUSTMENT_ITEM_NAME, item_name, payment_method_name, to_qbo_item
 from .receipts import (
     adjustment_effect,
     to_qbo_adjustment_line,
@@ -20,6 +20,7 @@ __all__ = [
     "batch_request_id",
     "disambiguated_display_name",
     "item_name",
+    "payment_method_name",
     "payload_hash",
     "operation_request_id",
     "to_qbo_adjustment_line",

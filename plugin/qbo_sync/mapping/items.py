@@ -8,6 +8,7 @@ from typing import Any
 from .text import clean
 
 ITEM_NAME_MAX = 100
+PAYMENT_METHOD_NAME_MAX = 31
 # The Service item carrying adjustments that raise a sale's balance, and credit-memo lines.
 ADJUSTMENT_ITEM_NAME = "CRM Adjustment"
 
@@ -29,3 +30,11 @@ def to_qbo_item(name: str, income_account_id: str) -> dict[str, Any]:
         "Type": "Service",
         "IncomeAccountRef": {"value": str(income_account_id)},
     }
+
+
+@lru_cache(maxsize=256)
+def payment_method_name(name: str) -> str:
+    """The PaymentMethod Name for a CRM payment method: cleaned like a name (no ':' tab or
+    newline), at most 31 characters; "" when nothing is left (no method is sent then)."""
+    notes: list[str] = []
+    return clean(name, "payment method", PAYMENT_METHOD_NAME_MAX, notes, forbid_colon=True)

@@ -41,9 +41,12 @@ def line_qty_price(line: SaleLineRecord) -> tuple[Decimal, Decimal, str | None]:
     return Decimal(1), amount, f"{line.quantity} x {line.unit_price}"
 
 
-def to_qbo_line(line: SaleLineRecord, item_id: Any) -> dict[str, Any]:
-    """One SalesItemLineDetail line; Amount is the CRM's own line amount (cents)."""
-    notes: list[str] = []
+def to_qbo_line(
+    line: SaleLineRecord, item_id: Any, notes: list[str] | None = None
+) -> dict[str, Any]:
+    """One SalesItemLineDetail line; Amount is the CRM's own line amount (cents). What had to
+    change to suit QuickBooks is appended to `notes`."""
+    notes = [] if notes is None else notes
     out: dict[str, Any] = {
         "DetailType": "SalesItemLineDetail",
         "Amount": money(line.amount),
@@ -51,6 +54,7 @@ def to_qbo_line(line: SaleLineRecord, item_id: Any) -> dict[str, Any]:
     qty, price, note = line_qty_price(line)
     description = clean_multiline(line.description, "description", DESCRIPTION_MAX, notes)
     if note:
+        notes.append(f"line {note}: sent as 1 x {out['Amount']} (QuickBooks wants Qty x Price)")
         description = f"{description} ({note})" if description else note
         description = description[:DESCRIPTION_MAX]
     if description:
@@ -72,6 +76,7 @@ def to_qbo_invoice(
     *,
     increases: Sequence[ReceiptRecord] = (),
     adjustment_item_id: Any | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, Any]:
     """The Invoice for a sale: DocNumber = sale number, TxnDate = sold-on date.
 
@@ -79,20 +84,31 @@ def to_qbo_invoice(
     `item_name`) to the Item Id. `increases` are the sale's adjustments that RAISE its balance
     (negative amounts, see receipts.py): each becomes one extra line on the invoice, booked to
     the adjustment item. Raises MappingError when an item is missing or the sale has no line.
+    What had to change to suit QuickBooks is appended to `notes` (once each).
     """
     if not sale.lines:
         raise MappingError(f"sale {sale.number} has no lines")
-    scratch: list[str] = []
-    doc_number = clean(sale.number, "sale number", 10**9, scratch)
+    found: list[str] = []
+    doc_number = clean(sale.number, "sale number", 10**9, found)
     if len(doc_number) > DOC_NUMBER_MAX:
         raise MappingError(
             f"sale number {doc_number!r} is longer than QuickBooks' {DOC_NUMBER_MAX} characters"
         )
-    lines = [to_qbo_line(line, _item_id(line, item_ids_by_product_name)) for line in sale.lines]
+    lines = [
+        to_qbo_line(line, _item_id(line, item_ids_by_product_name), found) for line in sale.lines
+    ]
+    if notes is not None:
+        notes.extend(n for n in dict.fromkeys(found) if n not in notes)
     if increases:
         if not adjustment_item_id:
             raise MappingError("an adjustment item is needed for adjustments raising the balance")
         lines.extend(to_qbo_adjustment_line(adj, adjustment_item_id) for adj in increases)
+    total = sum((money(line["Amount"]) for line in lines), Decimal("0.00"))
+    if total < 0:
+        raise MappingError(
+            f"sale {doc_number} totals {total}: QuickBooks takes invoices of 0 or more "
+            "(a negative line is fine, a negative sale is not; record a credit instead)"
+        )
     invoice: dict[str, Any] = {
         "DocNumber": doc_number,
         "TxnDate": sale.sold_on.isoformat(),
