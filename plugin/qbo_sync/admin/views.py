@@ -18,6 +18,8 @@ from flask_admin import BaseView, expose
 from werkzeug.wrappers import Response
 
 from ..config import Settings
+from ..connection import TokenCipher, mark_unreadable
+from ..connection.tokens import UNREADABLE
 from ..engine import preview
 from ..engine.books import books_check
 from ..errors import QBOSyncError
@@ -116,6 +118,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
     def index(self) -> str:
         st = _state()
         session = st.db.session()
+        unreadable = mark_unreadable(session, TokenCipher.from_settings(st.settings))
         cards = []
         for profile in self._profiles():
             last, finished = last_runs(session, profile.company_id)
@@ -148,6 +151,8 @@ class QBOSyncView(ConnectionRoutes, BaseView):
             companies=connected_companies(session),
             default_account=default_account,
             when=when,
+            unreadable=unreadable,
+            unreadable_message=UNREADABLE,
         )
 
     @expose("/status")
