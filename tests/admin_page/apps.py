@@ -22,7 +22,8 @@ SHARED = ("TESTING", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "SECRET_KEY")
 @contextmanager
 def another_app(app: Flask, **qbo_sync: Any) -> Iterator[Flask]:
     """The host app again, on the same database, Redis and emulator, with QBO_SYNC_* changes
-    (``token_key="B,A"``); its engine is disposed afterwards."""
+    (``token_key="B,A"``); its engine is disposed afterwards. Inside its app context, leave the
+    first app's objects alone: their session would open connections on this app's engine."""
     from host_app import create_app
 
     config = {k: v for k, v in app.config.items() if k in SHARED or k.startswith("QBO_SYNC_")}

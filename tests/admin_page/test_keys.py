@@ -46,8 +46,9 @@ def test_rotate_key_moves_every_token_to_the_new_key_and_the_old_one_can_go(
     assert all(TokenCipher(key_b).readable(t) for t in _stored(realm))
     assert not any(TokenCipher(key_a).readable(t) for t in _stored(realm))
 
+    profile_id = profile.id  # read here: the other app's session must not load the profile
     with another_app(app, token_key=key_b) as only_b, only_b.app_context():
-        roofing = db.session.get(SyncProfile, profile.id)
+        roofing = db.session.get(SyncProfile, profile_id)
         assert roofing is not None
         run, _ = start_sync(roofing)
         work()

@@ -40,15 +40,16 @@ def apply_token_set(company: Company, tokens: TokenSet, cipher: TokenCipher) -> 
     company.reconnect_needed = False
 
 
-def mark_unreadable(session: Session, cipher: TokenCipher) -> set[int]:
+def mark_unreadable(session: Session, cipher: TokenCipher | None) -> set[int]:
     """The ids of companies whose stored tokens no configured key opens; each is marked
-    reconnect needed (committed), so runs stop cleanly and the page says so."""
+    reconnect needed (committed), so runs stop cleanly and the page says so. No cipher (no
+    usable QBO_SYNC_TOKEN_KEY): none can be read."""
     unreadable: set[int] = set()
     for company in session.scalars(
         sa.select(Company).where(Company.refresh_token_enc.is_not(None))
     ):
         stored = [company.refresh_token_enc, company.access_token_enc]
-        if all(cipher.readable(enc) for enc in stored if enc):
+        if cipher is not None and all(cipher.readable(enc) for enc in stored if enc):
             continue
         unreadable.add(company.id)
         if not company.reconnect_needed:
