@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import logging
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +25,8 @@ from qbo_sync.models import Company, RunStatus, SyncRun
 from crm.models import db
 from tests.admin_page.apps import fail_revoke, oauth_stats, refresh_works
 from tests.admin_page.conftest import PAGE, connect_via_page, create_profile, flashes, post
-from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.engine.conftest import work
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, repo_root
+from tests.engine.conftest import work, worker_env
 
 LOGGERS = (
     "",
@@ -105,6 +107,20 @@ def _secrets_absent(secrets: list[str], logs: list[str], stored: bytes) -> None:
         assert secret.encode() not in stored, f"{secret[:8]}... appears in the database"
 
 
+def _run_in_a_worker_process(app: Flask, emulator: EmulatorProcess) -> str:
+    """`flask qbo worker --burst` runs what is queued; its whole output."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "host_app", "qbo", "worker", "--burst"],
+        env=worker_env(app, emulator.port),
+        cwd=repo_root(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout + done.stderr
+
+
 def test_no_token_code_or_secret_in_the_logs_or_the_database(
     app: Flask,
     signed_in: FlaskClient,
@@ -129,11 +145,20 @@ def test_no_token_code_or_secret_in_the_logs_or_the_database(
     assert company.refresh_token_enc.encode() in stored  # what is stored is read: encrypted
     _secrets_absent(secrets, all_logs.lines, stored)  # while connected
 
+    emulator.expire_tokens()  # a second run, in a worker process, refreshes again
+    post(signed_in, f"{PAGE}{profile.id}/sync")
+    worker_output = _run_in_a_worker_process(app, emulator)
+    assert "sync_company" in worker_output  # its log was captured
+    db.session.commit()
+    runs = db.session.scalars(sa.select(SyncRun).order_by(SyncRun.id)).all()
+    assert [r.status for r in runs] == [RunStatus.SUCCEEDED] * 2, [r.message for r in runs]
+
     resp = post(signed_in, f"{PAGE}{profile.id}/clear")
     assert resp.status_code == 302
     assert any(line.startswith("urllib3") for line in all_logs.lines)  # DEBUG was captured
     assert any("access token refreshed" in line for line in all_logs.lines)
-    _secrets_absent([*_issued(emulator), CLIENT_SECRET, basic], all_logs.lines, _database_text(app))
+    logs = [*all_logs.lines, worker_output]
+    _secrets_absent([*_issued(emulator), CLIENT_SECRET, basic], logs, _database_text(app))
 
 
 def test_clear_connection_says_so_when_the_revocation_at_intuit_failed(
