@@ -5,6 +5,7 @@ is exchanged once; the grant must open the answer's realm; a reconnection revoke
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import sqlalchemy as sa
@@ -177,6 +178,44 @@ def test_a_double_callback_exchanges_the_code_once_and_stays_calm(
     assert after.get("authorization_code_refused", 0) == before.get("authorization_code_refused", 0)
     db.session.refresh(profile)
     assert profile.is_connected and profile.realm_id == emulator.realm_ids["Company A"]
+
+
+def test_two_callbacks_at_once_exchange_the_code_once(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    """A double click: the same answer arrives twice at the same moment, same session."""
+    profile = create_profile(signed_in, "Roofing")
+    state = setup_authentication(signed_in, profile)["state"]
+    callback = consent(emulator, state, "Company A")
+    cookie = signed_in.get_cookie("session")
+    assert cookie is not None
+    browsers = [signed_in.application.test_client() for _ in range(2)]
+    for browser in browsers:
+        browser.set_cookie("session", cookie.value, domain=cookie.domain)
+    start = threading.Barrier(len(browsers))
+    answers: list[str] = []
+
+    def arrive(browser: FlaskClient) -> None:
+        start.wait(timeout=10)
+        page_after = browser.get(callback, follow_redirects=True).get_data(as_text=True)
+        answers.append(flashes(page_after))
+
+    before = oauth_stats(emulator)
+    threads = [threading.Thread(target=arrive, args=(b,)) for b in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(answers) == 2
+    assert sum("Roofing is connected to Company A" in a for a in answers) == 1
+    assert (
+        sum("already completed; it cannot be used twice. Nothing more" in a for a in answers) == 1
+    )
+    after = oauth_stats(emulator)
+    assert after.get("authorization_code", 0) - before.get("authorization_code", 0) == 1
+    assert after.get("authorization_code_refused", 0) == before.get("authorization_code_refused", 0)
+    db.session.refresh(profile)
+    assert profile.is_connected
 
 
 def test_a_callback_whose_realm_was_changed_is_refused_and_its_grant_revoked(
