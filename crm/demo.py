@@ -79,6 +79,7 @@ def run_demo(port: int, emulator_port: int) -> None:
     env.update(
         {
             "QBO_SYNC_ENVIRONMENT": "emulator",
+            "QBO_SYNC_ALLOW_EMULATOR": "1",  # a demo on this machine (the emulator on loopback)
             "QBO_SYNC_EMULATOR_URL": emulator_url,
             "QBO_SYNC_CLIENT_ID": client_id,
             "QBO_SYNC_CLIENT_SECRET": client_secret.read_text().strip(),

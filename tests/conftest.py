@@ -35,6 +35,9 @@ PHASE_LINES = [
 CLIENT_ID = "backoffice-tests"
 CLIENT_SECRET = "backoffice-tests-secret"
 REDIRECT_URI = "http://127.0.0.1:5000/admin/qbo/callback"
+# Worker processes the tests start (`flask qbo worker`) run neither in debug nor testing mode:
+# this declares them a test run, so they may use the emulator (on loopback only).
+os.environ.setdefault("QBO_SYNC_ALLOW_EMULATOR", "1")
 
 
 @pytest.fixture(scope="session")

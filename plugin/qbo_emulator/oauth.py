@@ -1,13 +1,26 @@
-"""Intuit OAuth 2.0 endpoints: discovery, consent page, token, revoke, userinfo."""
+"""Intuit OAuth 2.0 endpoints: discovery, consent page, token, revoke, userinfo; and, with
+--control, their ledger (/_emulator/oauth/stats) and scripted failures (/_emulator/oauth/faults)."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, jsonify, redirect, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import tokens
@@ -24,6 +37,43 @@ KNOWN_SCOPES = {
     "phone",
     "address",
 }
+
+
+LEDGER_KEY = "qbo_emulator.oauth"
+FAULT_ENDPOINTS = ("revoke", "token")
+
+
+@dataclass
+class Ledger:
+    """What the OAuth endpoints answered, and the failures scripted for their next calls."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    faults: dict[str, list[int]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, what: str) -> None:
+        with self.lock:
+            self.counts[what] += 1
+
+    def take_fault(self, endpoint: str) -> int | None:
+        with self.lock:
+            queued = self.faults.get(endpoint)
+            return queued.pop(0) if queued else None
+
+
+def ledger() -> Ledger:
+    found: Ledger = current_app.extensions.setdefault(LEDGER_KEY, Ledger())
+    return found
+
+
+def _injected(endpoint: str) -> Response | None:
+    status = ledger().take_fault(endpoint)
+    if status is None:
+        return None
+    ledger().count(f"{endpoint}_failed")
+    response = jsonify({"error": "server_error", "error_description": "injected by the emulator"})
+    response.status_code = status
+    return response
 
 
 @blueprint.get("/.well-known/openid_configuration")
@@ -143,6 +193,9 @@ def token() -> Response:
         return _oauth_error("invalid_client", 401)
     emu = emulator()
     grant_type = request.form.get("grant_type", "")
+    injected = _injected("token")
+    if injected is not None:
+        return injected
     try:
         with emu.store.write() as conn:
             if grant_type == "authorization_code":
@@ -160,7 +213,9 @@ def token() -> Response:
             else:
                 return _oauth_error("unsupported_grant_type", 400)
     except tokens.InvalidGrant:
+        ledger().count(f"{grant_type}_refused")
         return _oauth_error("invalid_grant", 400)
+    ledger().count(grant_type)
     body: dict[str, object] = {
         "token_type": "bearer",
         "access_token": issued.access_token,
@@ -193,10 +248,14 @@ def revoke() -> Response:
             token_value = request.form.get("token", "")
     if not token_value:
         return _oauth_error("invalid_request", 400)
+    injected = _injected("revoke")
+    if injected is not None:
+        return injected
     emu = emulator()
     with emu.store.write() as conn:
         if not tokens.revoke(conn, client_id, token_value):
             return _oauth_error("invalid_client", 401)
+    ledger().count("revoke")
     return Response(status=200)
 
 
@@ -209,3 +268,37 @@ def userinfo() -> Response:
     if info is None:
         abort(401)
     return jsonify({"sub": info.client_id, "realmid": info.realm_id, "emailVerified": True})
+
+
+def _control_only() -> None:
+    if not emulator().control:
+        abort(404)
+
+
+@blueprint.get("/_emulator/oauth/stats")
+def oauth_stats() -> Response:
+    """Answers so far: authorization_code and refresh_token grants (given and *_refused),
+    revoke, and *_failed (scripted failures served)."""
+    _control_only()
+    with ledger().lock:
+        return jsonify(dict(ledger().counts))
+
+
+@blueprint.post("/_emulator/oauth/faults")
+def oauth_faults() -> Response:
+    """The next `count` calls of `endpoint` (revoke or token) answer HTTP `status` (500)."""
+    _control_only()
+    payload = request.get_json(silent=True)
+    body = payload if isinstance(payload, dict) else dict(request.values)
+    endpoint = str(body.get("endpoint", ""))
+    if endpoint not in FAULT_ENDPOINTS:
+        return _oauth_error(f"endpoint must be one of {list(FAULT_ENDPOINTS)}", 400)
+    status, count = int(body.get("status", 500)), int(body.get("count", 1))
+    if not 400 <= status <= 599 or count < 0:
+        return _oauth_error("status must be 4xx or 5xx and count at least 0", 400)
+    with ledger().lock:
+        queued = ledger().faults.setdefault(endpoint, [])
+        if count == 0:
+            queued.clear()
+        queued.extend([status] * count)
+        return jsonify({endpoint: list(queued)})

@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .cli_books import plan_command, reconcile_command
+from .cli_keys import rotate_key_command
 from .details import phase_lines
 from .errors import QBOSyncError
 from .models import RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
@@ -35,6 +36,7 @@ class QBOGroup(AppGroup):
 qbo = QBOGroup("qbo", help="QuickBooks Online sync.")
 qbo.add_command(plan_command)
 qbo.add_command(reconcile_command)
+qbo.add_command(rotate_key_command)
 segment_option = click.option("--segment", "segment", help="Market segment name.")
 all_segments_option = click.option(
     "--all-segments", is_flag=True, help="The profile for all market segments."

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
+from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
 
@@ -15,15 +17,21 @@ ENVIRONMENTS = ("production", "sandbox", "emulator")
 @dataclass(frozen=True)
 class Settings:
     # production, sandbox (Intuit's hosts) or emulator (qbo_emulator at emulator_url).
-    environment: str = "emulator"
+    environment: str = "production"
     # Base URL of a running qbo_emulator; discovery, OAuth and the API are all under it.
+    # Read only with environment "emulator"; production and sandbox ignore it.
     emulator_url: str = "http://127.0.0.1:8765"
+    # The host declares a demo or test run: the emulator may be used without debug or testing
+    # (it must still listen on loopback).
+    allow_emulator: bool = False
     client_id: str = ""
     client_secret: str = ""
     # The OAuth redirect URI registered with Intuit; default: /admin/qbo/callback on this host.
     redirect_uri: str = ""
     # Comma-separated Fernet keys; the first encrypts, all decrypt (for key rotation).
     token_key: str = ""
+    # Seconds a "Setup Authentication" attempt (its OAuth state) stays valid.
+    oauth_state_seconds: int = 600
     # RQ queue the plugin's jobs go to.
     queue: str = "qbo_sync"
     # Seconds before any HTTP call to Intuit is abandoned (connect and read).
@@ -91,4 +99,42 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         )
     if not 1 <= settings.batch_size <= 30:
         raise ConfigurationError("QBO_SYNC_BATCH_SIZE must be between 1 and 30")
+    if settings.oauth_state_seconds < 1:
+        raise ConfigurationError("QBO_SYNC_OAUTH_STATE_SECONDS must be at least 1")
     return settings
+
+
+def is_loopback(url: str) -> bool:
+    """Whether the URL's host is this machine: 127.0.0.0/8, ::1 or localhost."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_environment(settings: Settings, *, debug_or_testing: bool) -> None:
+    """Refuse the emulator outside a debug, test or demo run, or away from loopback.
+
+    Whoever answers at the emulator URL receives the app's client secret and every token and
+    record: a production app must not be pointed at one, nor anyone at a host elsewhere.
+    """
+    if settings.environment != "emulator":
+        return
+    if not is_loopback(settings.emulator_url):
+        raise ConfigurationError(
+            f"QBO_SYNC_ENVIRONMENT=emulator needs an emulator on this machine, but "
+            f"QBO_SYNC_EMULATOR_URL is {settings.emulator_url!r}: use http://127.0.0.1:PORT "
+            "(or localhost, ::1), or set QBO_SYNC_ENVIRONMENT to production or sandbox"
+        )
+    if not (debug_or_testing or settings.allow_emulator):
+        raise ConfigurationError(
+            "QBO_SYNC_ENVIRONMENT=emulator is only for development, tests and the demo: set "
+            "QBO_SYNC_ENVIRONMENT to production or sandbox (with your Intuit app's keys), or "
+            "run in debug mode, or set QBO_SYNC_ALLOW_EMULATOR=1 for a demo on this machine"
+        )

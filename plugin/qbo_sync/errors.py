@@ -21,6 +21,10 @@ class ReconnectNeeded(ConnectionProblem):
     """Intuit refused the refresh token (invalid_grant): the user must connect again."""
 
 
+class TokenUnreadable(ReconnectNeeded):
+    """No QBO_SYNC_TOKEN_KEY key decrypts a stored token (wrong key, or its key was removed)."""
+
+
 @dataclass
 class QBOFault:
     """One error inside a QuickBooks Fault (or the gateway's lower-case envelope)."""

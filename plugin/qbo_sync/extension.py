@@ -10,7 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from werkzeug.wrappers import Response
 
 from .changes import record_changes
-from .config import load_settings
+from .config import check_environment, load_settings
 from .source import CRMSource
 from .state import EXTENSION_KEY, QBOSyncState
 
@@ -44,6 +44,7 @@ class QBOSync:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("QBOSync is already initialised on this app")
         settings = load_settings(app.config)
+        check_environment(settings, debug_or_testing=bool(app.debug or app.testing))
         app.extensions[EXTENSION_KEY] = QBOSyncState(
             settings, self.db, self.source, app.instance_path, app.config.get("REDIS_URL")
         )

@@ -1,5 +1,6 @@
 """The OAuth `state` of "Setup Authentication": single use, bound to the browser session and to
-one profile, valid 10 minutes; and the connection waiting for "connect a different company".
+one profile, valid QBO_SYNC_OAUTH_STATE_SECONDS (10 minutes); and the connection waiting for
+"connect a different company".
 
 The Flask session (a signed cookie) says which states this browser was given; Redis says which
 are still unused, so an old cookie replayed with an old callback URL is refused too.
@@ -12,15 +13,15 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import redis
 from flask import session
 
 from .connection import TokenCipher
-from .errors import QBOSyncError
+from .errors import QBOSyncError, TokenUnreadable
 
-STATE_SECONDS = 600
+STATE_SECONDS = 600  # the default of QBO_SYNC_OAUTH_STATE_SECONDS
 SESSION_STATES = "qbo_sync_oauth_states"
 SESSION_USED = "qbo_sync_oauth_used"
 SESSION_PENDING = "qbo_sync_pending_connection"
@@ -31,6 +32,17 @@ class StateProblem(QBOSyncError):
     """The callback's state cannot be accepted; the message says why, in plain words."""
 
 
+class StateUsed(StateProblem):
+    """The state was used already: a replay, or the same answer arriving twice."""
+
+
+def _duration(seconds: int) -> str:
+    if seconds % 60 == 0:
+        minutes = seconds // 60
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
 def _digest(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()[:40]
 
@@ -39,8 +51,11 @@ def _state_key(digest: str) -> str:
     return f"qbo_sync:oauth-state:{digest}"
 
 
-def issue_state(profile_id: int, conn: redis.Redis, now: float | None = None) -> str:
-    """A fresh state for connecting this profile, remembered in the session and in Redis."""
+def issue_state(
+    profile_id: int, conn: redis.Redis, ttl: int = STATE_SECONDS, now: float | None = None
+) -> str:
+    """A fresh state for connecting this profile, valid `ttl` seconds, remembered in the
+    session (with its expiry and its lifetime) and in Redis."""
     now = time.time() if now is None else now
     state = secrets.token_urlsafe(24)
     digest = _digest(state)
@@ -49,17 +64,18 @@ def issue_state(profile_id: int, conn: redis.Redis, now: float | None = None) ->
         for k, v in dict(session.get(SESSION_STATES) or {}).items()
         if isinstance(v, dict) and float(v.get("exp", 0)) > now
     }
-    states[digest] = {"profile": int(profile_id), "exp": now + STATE_SECONDS}
+    states[digest] = {"profile": int(profile_id), "exp": now + ttl, "ttl": ttl}
     newest = sorted(states.items(), key=lambda kv: kv[1]["exp"])[-MAX_STATES:]
     session[SESSION_STATES] = dict(newest)
-    conn.set(_state_key(digest), str(profile_id), ex=STATE_SECONDS)
+    conn.set(_state_key(digest), str(profile_id), ex=ttl)
     return state
 
 
 def consume_state(state: str, conn: redis.Redis, now: float | None = None) -> int:
     """The profile id the state was issued for; the state is used up either way.
 
-    Raises StateProblem when the state is missing, forged, already used or expired.
+    Raises StateProblem when the state is missing, forged or expired; StateUsed when it was
+    used already.
     """
     now = time.time() if now is None else now
     if not state:
@@ -72,7 +88,7 @@ def consume_state(state: str, conn: redis.Redis, now: float | None = None) -> in
     used = list(session.get(SESSION_USED) or [])
     if entry is None:
         if digest in used:
-            raise StateProblem(
+            raise StateUsed(
                 "This connection attempt was already completed; it cannot be used twice."
             )
         raise StateProblem(
@@ -83,11 +99,10 @@ def consume_state(state: str, conn: redis.Redis, now: float | None = None) -> in
     session[SESSION_USED] = [*used, digest][-MAX_STATES * 2 :]
     unused = conn.delete(_state_key(digest)) == 1
     if float(entry.get("exp", 0)) <= now:
-        raise StateProblem("This connection attempt expired (after 10 minutes).")
+        ttl = int(entry.get("ttl", STATE_SECONDS))
+        raise StateProblem(f"This connection attempt expired (after {_duration(ttl)}).")
     if not unused:
-        raise StateProblem(
-            "This connection attempt was already completed; it cannot be used twice."
-        )
+        raise StateUsed("This connection attempt was already completed; it cannot be used twice.")
     return int(entry["profile"])
 
 
@@ -101,8 +116,11 @@ class PendingConnection:
     code: str
 
 
+PENDING_PREFIX = "qbo_sync:pending-connection:"
+
+
 def _pending_key(token: str) -> str:
-    return f"qbo_sync:pending-connection:{_digest(token)}"
+    return f"{PENDING_PREFIX}{_digest(token)}"
 
 
 def hold_connection(
@@ -120,9 +138,30 @@ def _parse(token: str, raw: Any, cipher: TokenCipher) -> PendingConnection | Non
     if not raw:
         return None
     body = json.loads(raw)
-    return PendingConnection(
-        token, int(body["profile"]), str(body["realm"]), cipher.decrypt(body["code"])
-    )
+    try:
+        code = cipher.decrypt(body["code"])
+    except TokenUnreadable:  # held under a key that was removed since: start again
+        return None
+    return PendingConnection(token, int(body["profile"]), str(body["realm"]), code)
+
+
+def rotate_pending(conn: redis.Redis, cipher: TokenCipher) -> int:
+    """Re-encrypt the held authorization codes under the first key (their expiry kept)."""
+    rewritten = 0
+    for key in conn.scan_iter(match=f"{PENDING_PREFIX}*"):
+        raw: Any = conn.get(key)
+        ttl = int(cast(Any, conn.pttl(key)))
+        if not raw or ttl <= 0:
+            continue
+        body = json.loads(raw)
+        try:
+            body["code"] = cipher.rotate(body["code"])
+        except TokenUnreadable:
+            conn.delete(key)  # nobody can use it any more
+            continue
+        conn.set(key, json.dumps(body), px=ttl)
+        rewritten += 1
+    return rewritten
 
 
 def peek_connection(conn: redis.Redis, cipher: TokenCipher) -> PendingConnection | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import date
+from enum import StrEnum
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -17,13 +18,72 @@ from sqlalchemy.orm import Session
 
 from .client import QBOClient
 from .config import Settings
-from .connection import CompanyTokens, TokenCipher, apply_token_set, exchange_code, revoke
-from .errors import ConnectionProblem, QBOSyncError
+from .connection import (
+    CompanyTokens,
+    TokenCipher,
+    TokenSet,
+    apply_token_set,
+    exchange_code,
+    revoke,
+)
+from .errors import (
+    AuthenticationError,
+    AuthorizationError,
+    ConnectionProblem,
+    QBOSyncError,
+    ReconnectNeeded,
+)
 from .models import Company, SyncProfile, utcnow
 from .state import qbo_state
 
 ALL_SEGMENTS = "All segments"
 log = logging.getLogger(__name__)
+
+
+class Revocation(StrEnum):
+    """What happened to the company's grant at Intuit when a profile let go of it."""
+
+    REVOKED = "revoked"  # revoked at Intuit and forgotten here
+    FAILED = "failed"  # forgotten here; Intuit was not told, the grant may still be live
+    KEPT = "kept"  # another profile still uses the company: nothing revoked
+    NONE = "none"  # no tokens were stored
+
+
+class _NewGrant:
+    """The token source of a grant not stored yet: its access token, no refresh."""
+
+    def __init__(self, access_token: str) -> None:
+        self._token = access_token
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh_now(self) -> str:
+        raise ReconnectNeeded("QuickBooks refused the access token it had just issued")
+
+
+def _verified_name(settings: Settings, tokens: TokenSet, realm_id: str) -> str | None:
+    """The company's name, read with the new grant: proof the grant opens the callback's realm.
+
+    When it does not (the realmId of the answer was changed, or QuickBooks cannot be reached),
+    the new grant is revoked and nothing is stored."""
+    client = QBOClient(settings, realm_id, _NewGrant(tokens.access_token), qbo_state().redis)
+    try:
+        info = client.company_info()
+    except (AuthorizationError, AuthenticationError, ReconnectNeeded) as exc:
+        _revoke_plain(settings, tokens.refresh_token, realm_id)
+        raise ConnectionProblem(
+            f"QuickBooks' answer named company {realm_id}, but the authorization it carried is "
+            "not for that company, so it was refused and revoked. Nothing was stored; press "
+            "Setup Authentication and choose the company again."
+        ) from exc
+    except QBOSyncError as exc:
+        _revoke_plain(settings, tokens.refresh_token, realm_id)
+        raise ConnectionProblem(
+            f"company {realm_id} could not be read to confirm the connection ({exc}). Nothing "
+            "was stored; press Setup Authentication to try again."
+        ) from exc
+    return str(info.get("CompanyName") or info.get("LegalName") or "") or None
 
 
 def find_profile(session: Session, segment_key: str | None) -> SyncProfile | None:
@@ -111,7 +171,8 @@ def complete_connection(
     """Exchange the code, store the company's tokens encrypted, and point the profile at it.
 
     `settings` are the ones the authorization URL was made with (its redirect URI must match).
-    A company connected already gets the new grant (the one it replaces is revoked).
+    The new grant must open the callback's realm (its company is read with it first). A
+    company connected already gets the new grant (the one it replaces is revoked).
     """
     st = qbo_state()
     settings = settings or st.settings
@@ -124,6 +185,7 @@ def complete_connection(
     company = _company(session, realm_id)
     check_overlap(profile, company)
     tokens = exchange_code(settings, code, realm_id)
+    name = _verified_name(settings, tokens, realm_id)
     old_refresh = company.refresh_token_enc
     cipher = TokenCipher.from_settings(st.settings)
     apply_token_set(company, tokens, cipher)
@@ -135,7 +197,7 @@ def complete_connection(
         _revoke(cipher, old_refresh, company)
     if previous is not None and previous.id != company.id:
         _forget_if_unused(session, previous)
-    company.company_name = company_name(company) or company.company_name
+    company.company_name = name or company.company_name
     session.commit()
     return profile
 
@@ -157,11 +219,6 @@ def client_for(company: Company) -> QBOClient:
     db = st.db
     tokens = CompanyTokens(lambda: Session(db.engine), company.id, st.settings, st.redis)
     return QBOClient(st.settings, company.realm_id, tokens, st.redis)
-
-
-def company_name(company: Company) -> str | None:
-    info = client_for(company).company_info()
-    return str(info.get("CompanyName") or info.get("LegalName") or "") or None
 
 
 def accounts(profile: SyncProfile) -> list[dict[str, Any]]:
@@ -191,37 +248,55 @@ def update_settings(
     session.commit()
 
 
-def _revoke(cipher: TokenCipher, token_enc: str, company: Company) -> None:
+def _revoke_plain(settings: Settings, token: str, realm_id: str) -> bool:
     try:
-        revoke(qbo_state().settings, cipher.decrypt(token_enc))
-    except QBOSyncError as exc:  # revoked already, or Intuit unreachable: forget it anyway
-        log.warning("company %s: token not revoked at Intuit (%s)", company.id, exc)
+        revoke(settings, token)
+    except QBOSyncError as exc:  # Intuit unreachable or refusing: the caller forgets it anyway
+        log.warning("company %s: token not revoked at Intuit (%s)", realm_id, exc)
+        return False
+    return True
 
 
-def _forget_if_unused(session: Session, company: Company) -> None:
+def _revoke(cipher: TokenCipher, token_enc: str, company: Company) -> bool:
+    """Revoke a stored token's grant at Intuit; False when that failed (or it is unreadable)."""
+    try:
+        token = cipher.decrypt(token_enc)
+    except QBOSyncError as exc:
+        log.warning("company %s: token not revoked at Intuit (%s)", company.realm_id, exc)
+        return False
+    return _revoke_plain(qbo_state().settings, token, company.realm_id)
+
+
+def _forget_if_unused(session: Session, company: Company) -> Revocation:
     session.refresh(company)
-    if not company.profiles:
-        forget_company(session, company)
+    if company.profiles:
+        return Revocation.KEPT
+    return forget_company(session, company)
 
 
-def forget_company(session: Session, company: Company) -> None:
-    """Revoke the company's tokens at Intuit and forget them; what was pushed stays recorded."""
+def forget_company(session: Session, company: Company) -> Revocation:
+    """Revoke the company's grant at Intuit and forget its tokens, even when the revocation
+    fails (then the grant may still be live there); what was pushed stays recorded."""
+    outcome = Revocation.NONE
     if company.refresh_token_enc:
-        _revoke(TokenCipher.from_settings(qbo_state().settings), company.refresh_token_enc, company)
+        cipher = TokenCipher.from_settings(qbo_state().settings)
+        revoked = _revoke(cipher, company.refresh_token_enc, company)
+        outcome = Revocation.REVOKED if revoked else Revocation.FAILED
     company.access_token_enc = company.refresh_token_enc = None
     company.access_token_expires_at = company.refresh_token_expires_at = None
     company.reconnect_needed = False
     company.connected_at = None
     session.commit()
+    return outcome
 
 
-def clear_connection(session: Session, profile: SyncProfile) -> None:
+def clear_connection(session: Session, profile: SyncProfile) -> Revocation:
     """Detach the profile from its company; the company's grant is revoked and forgotten when
     no other profile uses it. What was pushed stays recorded with the company, so connecting
     it again writes no duplicates."""
     company = profile.company
     if company is None:
-        return
+        return Revocation.NONE
     profile.company = None
     session.commit()
-    _forget_if_unused(session, company)
+    return _forget_if_unused(session, company)

@@ -1,19 +1,22 @@
 """Connecting a profile through the page: the OAuth state is single use, bound to the session
-and the profile, and expires; Cancel, forged, replayed or expired answers store nothing."""
+and the profile, and expires; Cancel, forged, replayed or expired answers store nothing; a code
+is exchanged once; the grant must open the answer's realm; a reconnection revokes the old grant."""
 
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import sqlalchemy as sa
-from flask import g
+from flask import Flask, g
 from flask.testing import FlaskClient
 from qbo_emulator.testing import EmulatorProcess
+from qbo_sync.connection import TokenCipher
 from qbo_sync.models import Company, SyncProfile
-from qbo_sync.oauth_state import SESSION_STATES
 
 from crm.models import db
+from tests.admin_page.apps import another_app, oauth_stats, refresh_works, sign_in
 from tests.admin_page.conftest import (
     PAGE,
     connect_via_page,
@@ -97,6 +100,17 @@ def test_a_forged_state_is_refused_and_stores_nothing(
     )
     assert "without the connection attempt's state" in no_state
     _nothing_stored(profile)
+    # a session cookie with a forged signature: no session at all, so back to the login
+    real = setup_authentication(signed_in, profile)["state"]
+    callback = consent(emulator, real, "Company A")
+    cookie = signed_in.get_cookie("session")
+    assert cookie is not None
+    tampered = cookie.value[:-2] + ("AA" if not cookie.value.endswith("AA") else "BB")
+    signed_in.set_cookie("session", tampered, domain=cookie.domain)
+    _forget_request_globals()
+    resp = signed_in.get(callback)
+    assert resp.status_code == 302 and resp.headers["Location"].startswith("/login")
+    _nothing_stored(profile)
 
 
 def _forget_request_globals() -> None:
@@ -127,20 +141,118 @@ def test_a_state_from_another_session_is_refused(
 
 
 def test_an_expired_state_is_refused(
+    app: Flask, user: object, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    # QBO_SYNC_OAUTH_STATE_SECONDS=1: an attempt older than a second has expired
+    with another_app(app, oauth_state_seconds=1) as short:
+        client = sign_in(short)
+        profile = create_profile(client, "Roofing")
+        issued = time.time()
+        state = setup_authentication(client, profile)["state"]
+        callback = consent(emulator, state)
+        while time.time() < issued + 1.05:  # until the attempt is older than its lifetime
+            time.sleep(0.05)
+        before = oauth_stats(emulator)
+        html = flashes(client.get(callback, follow_redirects=True).get_data(as_text=True))
+    assert "This connection attempt expired (after 1 second)." in html
+    assert "Nothing was stored" in html
+    assert oauth_stats(emulator) == before  # no code exchange was tried
+    _nothing_stored(profile)
+
+
+def test_a_double_callback_exchanges_the_code_once_and_stays_calm(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
     profile = create_profile(signed_in, "Roofing")
     state = setup_authentication(signed_in, profile)["state"]
-    with signed_in.session_transaction() as sess:
-        states = dict(sess[SESSION_STATES])
-        for entry in states.values():
-            entry["exp"] = time.time() - 1  # issued more than 10 minutes ago
-        sess[SESSION_STATES] = states
-    html = flashes(
-        signed_in.get(consent(emulator, state), follow_redirects=True).get_data(as_text=True)
+    callback = consent(emulator, state, "Company A")
+    before = oauth_stats(emulator)
+    first = flashes(signed_in.get(callback, follow_redirects=True).get_data(as_text=True))
+    assert "Roofing is connected to Company A" in first
+    second = signed_in.get(callback, follow_redirects=True).get_data(as_text=True)
+    assert "This connection attempt was already completed" in flashes(second)
+    assert "Nothing more was done." in flashes(second)
+    assert "alert-info" in second and "alert-danger" not in second
+    after = oauth_stats(emulator)
+    assert after.get("authorization_code", 0) - before.get("authorization_code", 0) == 1
+    assert after.get("authorization_code_refused", 0) == before.get("authorization_code_refused", 0)
+    db.session.refresh(profile)
+    assert profile.is_connected and profile.realm_id == emulator.realm_ids["Company A"]
+
+
+def test_two_callbacks_at_once_exchange_the_code_once(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    """A double click: the same answer arrives twice at the same moment, same session."""
+    profile = create_profile(signed_in, "Roofing")
+    state = setup_authentication(signed_in, profile)["state"]
+    callback = consent(emulator, state, "Company A")
+    cookie = signed_in.get_cookie("session")
+    assert cookie is not None
+    browsers = [signed_in.application.test_client() for _ in range(2)]
+    for browser in browsers:
+        browser.set_cookie("session", cookie.value, domain=cookie.domain)
+    start = threading.Barrier(len(browsers))
+    answers: list[str] = []
+
+    def arrive(browser: FlaskClient) -> None:
+        start.wait(timeout=10)
+        page_after = browser.get(callback, follow_redirects=True).get_data(as_text=True)
+        answers.append(flashes(page_after))
+
+    before = oauth_stats(emulator)
+    threads = [threading.Thread(target=arrive, args=(b,)) for b in browsers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(answers) == 2
+    assert sum("Roofing is connected to Company A" in a for a in answers) == 1
+    assert (
+        sum("already completed; it cannot be used twice. Nothing more" in a for a in answers) == 1
     )
-    assert "expired (after 10 minutes)" in html
+    after = oauth_stats(emulator)
+    assert after.get("authorization_code", 0) - before.get("authorization_code", 0) == 1
+    assert after.get("authorization_code_refused", 0) == before.get("authorization_code_refused", 0)
+    db.session.refresh(profile)
+    assert profile.is_connected
+
+
+def test_a_callback_whose_realm_was_changed_is_refused_and_its_grant_revoked(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    state = setup_authentication(signed_in, profile)["state"]
+    realm_a, realm_b = emulator.realm_ids["Company A"], emulator.realm_ids["Company B"]
+    callback = consent(emulator, state, "Company A")  # the user chose Company A ...
+    assert f"realmId={realm_a}" in callback
+    forged = callback.replace(f"realmId={realm_a}", f"realmId={realm_b}")  # ... not B
+    before = oauth_stats(emulator)
+    html = flashes(signed_in.get(forged, follow_redirects=True).get_data(as_text=True))
+    assert f"QuickBooks' answer named company {realm_b}" in html
+    assert "not for that company, so it was refused and revoked. Nothing was stored" in html
     _nothing_stored(profile)
+    after = oauth_stats(emulator)
+    assert after.get("revoke", 0) - before.get("revoke", 0) == 1
+
+
+def test_reconnecting_the_same_company_revokes_the_grant_it_replaces(
+    app: Flask, signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    cipher = TokenCipher.from_settings(app.extensions["qbo_sync"].settings)
+    profile = create_profile(signed_in, "Roofing")
+    connect_via_page(signed_in, emulator, profile, "Company A")
+    db.session.refresh(profile)
+    assert profile.company is not None and profile.company.refresh_token_enc
+    old_refresh = cipher.decrypt(profile.company.refresh_token_enc)
+    again = connect_via_page(signed_in, emulator, profile, "Company A")
+    assert "Roofing is connected to Company A" in flashes(again.get_data(as_text=True))
+    db.session.refresh(profile.company)
+    assert profile.company.refresh_token_enc
+    new_refresh = cipher.decrypt(profile.company.refresh_token_enc)
+    assert new_refresh != old_refresh
+    assert not refresh_works(emulator, old_refresh)  # the replaced grant is dead at Intuit
+    assert refresh_works(emulator, new_refresh)
 
 
 def test_cancel_on_the_consent_page_stores_nothing(

@@ -78,6 +78,7 @@ def _config(database_url: str, redis_url: str, emulator_url: str) -> dict[str, A
         "SECRET_KEY": "browser-test-secret",
         "QBO_SYNC_TOKEN_KEY": TOKEN_KEY,
         "QBO_SYNC_ENVIRONMENT": "emulator",
+        "QBO_SYNC_ALLOW_EMULATOR": "1",  # for the worker processes (neither debug nor testing)
         "QBO_SYNC_EMULATOR_URL": emulator_url,
         "QBO_SYNC_CLIENT_ID": CLIENT_ID,
         "QBO_SYNC_CLIENT_SECRET": CLIENT_SECRET,

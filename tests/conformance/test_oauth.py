@@ -169,6 +169,40 @@ def test_revoke_cuts_off_refresh_and_access_tokens(kit: type[Kit], emu: Emulator
         kit.auth_client(emu).refresh(refresh_token=refresh_token)
 
 
+def test_scripted_revoke_failure_then_revoke_and_the_ledger(
+    kit: type[Kit], emu: EmulatorProcess
+) -> None:
+    """The control API makes the next revoke answer 500 (Intuit down); the grant stays live
+    until a revoke succeeds, and the OAuth ledger counts both answers and the exchange."""
+    before = emu.http.get(f"{emu.base_url}/_emulator/oauth/stats", timeout=10).json()
+    link = kit.connect(emu)
+    refresh_token = link.auth.refresh_token
+    faults = emu.http.post(
+        f"{emu.base_url}/_emulator/oauth/faults",
+        json={"endpoint": "revoke", "status": 500, "count": 1},
+        timeout=10,
+    )
+    assert faults.json() == {"revoke": [500]}
+    with pytest.raises(AuthClientError) as err:
+        link.auth.revoke(token=refresh_token)
+    assert err.value.status_code == 500
+    assert Customer.count(qb=link.qb) >= 0  # still connected: nothing was revoked
+    assert link.auth.revoke(token=refresh_token) is True
+    with pytest.raises(AuthClientError):
+        kit.auth_client(emu).refresh(refresh_token=refresh_token)
+    after = emu.http.get(f"{emu.base_url}/_emulator/oauth/stats", timeout=10).json()
+
+    def grew(key: str) -> int:
+        return int(after.get(key, 0)) - int(before.get(key, 0))
+
+    assert (grew("revoke_failed"), grew("revoke"), grew("authorization_code")) == (1, 1, 1)
+    assert grew("refresh_token_refused") == 1
+    bad = emu.http.post(
+        f"{emu.base_url}/_emulator/oauth/faults", json={"endpoint": "userinfo"}, timeout=10
+    )
+    assert bad.status_code == 400
+
+
 def test_api_401_for_garbage_and_expired_tokens(
     kit: type[Kit], emu: EmulatorProcess, conn: Connected
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from qbo_sync.connection import TokenCipher, TokenSet, generate_key
-from qbo_sync.errors import ConfigurationError
+from qbo_sync.errors import ConfigurationError, ReconnectNeeded
 
 
 def test_round_trip_and_rotation() -> None:
@@ -15,8 +15,13 @@ def test_round_trip_and_rotation() -> None:
     assert both.decrypt(stored) == "RT1-secret"
     rotated = both.rotate(stored)
     assert TokenCipher(new).decrypt(rotated) == "RT1-secret"
-    with pytest.raises(ConfigurationError, match="cannot be decrypted"):
+    assert both.readable(stored) and TokenCipher(new).readable(rotated)
+    # a token no configured key opens: reconnect needed, in plain words
+    assert not TokenCipher(new).readable(stored)
+    with pytest.raises(ReconnectNeeded, match="can't be read with the configured key"):
         TokenCipher(new).decrypt(stored)
+    with pytest.raises(ReconnectNeeded, match="press Setup Authentication to reconnect"):
+        TokenCipher(new).rotate(stored)
 
 
 @pytest.mark.parametrize("key", ["", " , ", "not-a-key"])

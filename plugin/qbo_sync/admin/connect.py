@@ -18,13 +18,14 @@ from ..errors import QBOSyncError
 from ..models import SyncProfile
 from ..oauth_state import (
     StateProblem,
+    StateUsed,
     consume_state,
     hold_connection,
     issue_state,
     peek_connection,
     take_connection,
 )
-from ..profiles import clear_connection, complete_connection
+from ..profiles import Revocation, clear_connection, complete_connection
 from ..state import QBOSyncState, qbo_state
 
 
@@ -46,7 +47,7 @@ class ConnectionRoutes:
         profile = self._profile(profile_id)
         if self._busy(profile):
             return self._back(profile)
-        state = issue_state(profile.id, _state().redis)
+        state = issue_state(profile.id, _state().redis, self._settings().oauth_state_seconds)
         try:
             url = authorization_url(self._settings(), state)
         except QBOSyncError as exc:
@@ -60,6 +61,9 @@ class ConnectionRoutes:
         args = request.args
         try:
             profile_id = consume_state(args.get("state", ""), st.redis)
+        except StateUsed as exc:  # a replay, or the same answer twice (a double click)
+            flash(f"{exc} Nothing more was done.", "info")
+            return self._back()
         except StateProblem as exc:
             flash(f"{exc} Nothing was stored; press Setup Authentication to try again.", "error")
             return self._back()
@@ -155,11 +159,20 @@ class ConnectionRoutes:
         if self._busy(profile):
             return self._back(profile)
         company = profile.company_name or "QuickBooks"
-        clear_connection(_state().db.session(), profile)
-        flash(
-            f"{profile.segment_name} is disconnected from {company}; "
+        outcome = clear_connection(_state().db.session(), profile)
+        kept = (
             "what was pushed stays recorded with the company, so connecting it again pushes no "
-            "duplicates.",
-            "success",
+            "duplicates."
         )
+        if outcome is Revocation.FAILED:
+            flash(
+                f"{profile.segment_name} is disconnected here and its QuickBooks tokens are "
+                f"forgotten, but QuickBooks could not be told: {company} may still list this app "
+                "as connected. To end that access, disconnect the app in QuickBooks (Settings, "
+                "Apps, this app, Disconnect), or press Setup Authentication and then Clear "
+                f"Connection again once QuickBooks can be reached. {kept.capitalize()}",
+                "warning",
+            )
+        else:
+            flash(f"{profile.segment_name} is disconnected from {company}; {kept}", "success")
         return self._back(profile)

@@ -18,9 +18,11 @@ from flask_admin import BaseView, expose
 from werkzeug.wrappers import Response
 
 from ..config import Settings
+from ..connection import TokenCipher, mark_unreadable
+from ..connection.tokens import UNREADABLE
 from ..engine import preview
 from ..engine.books import books_check
-from ..errors import QBOSyncError
+from ..errors import ConfigurationError, QBOSyncError
 from ..jobs import active_run, start_sync, start_sync_all
 from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun
 from ..profiles import (
@@ -117,6 +119,11 @@ class QBOSyncView(ConnectionRoutes, BaseView):
     def index(self) -> str:
         st = _state()
         session = st.db.session()
+        try:
+            cipher: TokenCipher | None = TokenCipher.from_settings(st.settings)
+        except ConfigurationError:  # no usable QBO_SYNC_TOKEN_KEY: no stored token can be read
+            cipher = None
+        unreadable = mark_unreadable(session, cipher)
         cards = []
         for profile in self._profiles():
             last, finished = last_runs(session, profile.company_id)
@@ -150,6 +157,8 @@ class QBOSyncView(ConnectionRoutes, BaseView):
             companies=connected_companies(session),
             default_account=default_account,
             when=when,
+            unreadable=unreadable,
+            unreadable_message=UNREADABLE,
         )
 
     @expose("/status")

@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 from intuitlib.client import AuthClient
+from intuitlib.config import DISCOVERY_URL
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 
@@ -65,6 +66,13 @@ _clients_lock = threading.Lock()
 
 def _environment(settings: Settings) -> str:
     return settings.discovery_url if settings.environment == "emulator" else settings.environment
+
+
+def discovery_document_url(settings: Settings) -> str:
+    """Where the OAuth endpoints are looked up: Intuit's discovery document for production and
+    sandbox (the emulator URL plays no part), the emulator's for emulator."""
+    environment = _environment(settings)
+    return str(DISCOVERY_URL.get(environment, environment))
 
 
 def _error_body(exc: AuthClientError) -> dict[str, Any]:

@@ -14,11 +14,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import redis
+import sqlalchemy as sa
 from redis.exceptions import LockError
 from sqlalchemy.orm import Session
 
 from ..config import Settings
-from ..errors import ConnectionProblem, ReconnectNeeded, RetryableRequestError
+from ..errors import ConnectionProblem, ReconnectNeeded, RetryableRequestError, TokenUnreadable
 from ..models import Company
 from . import oauth
 from .oauth import TokenSet
@@ -37,6 +38,45 @@ def apply_token_set(company: Company, tokens: TokenSet, cipher: TokenCipher) -> 
     if tokens.refresh_expires_at is not None:
         company.refresh_token_expires_at = tokens.refresh_expires_at
     company.reconnect_needed = False
+
+
+def mark_unreadable(session: Session, cipher: TokenCipher | None) -> set[int]:
+    """The ids of companies whose stored tokens no configured key opens; each is marked
+    reconnect needed (committed), so runs stop cleanly and the page says so. No cipher (no
+    usable QBO_SYNC_TOKEN_KEY): none can be read."""
+    unreadable: set[int] = set()
+    for company in session.scalars(
+        sa.select(Company).where(Company.refresh_token_enc.is_not(None))
+    ):
+        stored = [company.refresh_token_enc, company.access_token_enc]
+        if cipher is not None and all(cipher.readable(enc) for enc in stored if enc):
+            continue
+        unreadable.add(company.id)
+        if not company.reconnect_needed:
+            company.reconnect_needed = True
+            log.warning("company %s: stored tokens unreadable with the configured key", company.id)
+    if session.dirty:
+        session.commit()
+    return unreadable
+
+
+def rotate_tokens(session: Session, cipher: TokenCipher) -> int:
+    """Re-encrypt every stored token under the cipher's first key, in one transaction; how many
+    tokens were rewritten. TokenUnreadable (nothing written) if any token opens with no key."""
+    rewritten = 0
+    try:
+        for company in session.scalars(sa.select(Company).order_by(Company.id)):
+            if company.access_token_enc:
+                company.access_token_enc = cipher.rotate(company.access_token_enc)
+                rewritten += 1
+            if company.refresh_token_enc:
+                company.refresh_token_enc = cipher.rotate(company.refresh_token_enc)
+                rewritten += 1
+    except TokenUnreadable:
+        session.rollback()
+        raise
+    session.commit()
+    return rewritten
 
 
 class CompanyTokens:
@@ -77,6 +117,15 @@ class CompanyTokens:
             self._token, self._expires_at = token, expires_at
         return token
 
+    def _decrypt(self, session: Session, company: Company, token_enc: str) -> str:
+        try:
+            return self._cipher.decrypt(token_enc)
+        except TokenUnreadable:
+            company.reconnect_needed = True
+            session.commit()
+            log.warning("company %s: stored token unreadable, reconnect needed", self.company_id)
+            raise
+
     def _load(self, session: Session) -> Company:
         company = session.get(Company, self.company_id, populate_existing=True)
         if company is None:
@@ -96,7 +145,7 @@ class CompanyTokens:
         with self._session_factory() as session:
             company = self._load(session)
             if company.access_token_enc and self._fresh(company.access_token_expires_at):
-                token = self._cipher.decrypt(company.access_token_enc)
+                token = self._decrypt(session, company, company.access_token_enc)
                 return self._remember(token, company.access_token_expires_at)
         return self.refresh_now()
 
@@ -134,10 +183,10 @@ class CompanyTokens:
         with self._session_factory() as session:
             company = self._load(session)
             if company.access_token_enc and self._fresh(company.access_token_expires_at):
-                current = self._cipher.decrypt(company.access_token_enc)
+                current = self._decrypt(session, company, company.access_token_enc)
                 if current != rejected:
                     return self._remember(current, company.access_token_expires_at)
-            refresh_token = self._cipher.decrypt(str(company.refresh_token_enc))
+            refresh_token = self._decrypt(session, company, str(company.refresh_token_enc))
             try:
                 tokens = self._refresher(self._settings, refresh_token)
             except ReconnectNeeded:

@@ -5,7 +5,12 @@ from __future__ import annotations
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from ..config import Settings
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, TokenUnreadable
+
+UNREADABLE = (
+    "The stored QuickBooks connection can't be read with the configured key; "
+    "press Setup Authentication to reconnect."
+)
 
 
 def generate_key() -> str:
@@ -42,17 +47,23 @@ class TokenCipher:
         return self._fernet.encrypt(token.encode("utf-8")).decode("ascii")
 
     def decrypt(self, token_enc: str) -> str:
+        """The plain token; TokenUnreadable (a ReconnectNeeded) when no key decrypts it."""
         try:
             return self._fernet.decrypt(token_enc.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeEncodeError) as exc:
-            raise ConfigurationError(
-                "a stored QuickBooks token cannot be decrypted with any QBO_SYNC_TOKEN_KEY key "
-                "(was the key that encrypted it removed?)"
-            ) from exc
+            raise TokenUnreadable(UNREADABLE) from exc
+
+    def readable(self, token_enc: str) -> bool:
+        try:
+            self.decrypt(token_enc)
+        except TokenUnreadable:
+            return False
+        return True
 
     def rotate(self, token_enc: str) -> str:
-        """Re-encrypt a stored token with the first (newest) key."""
+        """Re-encrypt a stored token with the first (newest) key (TokenUnreadable: no key opens
+        it)."""
         try:
             return self._fernet.rotate(token_enc.encode("ascii")).decode("ascii")
-        except InvalidToken as exc:
-            raise ConfigurationError("a stored QuickBooks token cannot be decrypted") from exc
+        except (InvalidToken, UnicodeEncodeError) as exc:
+            raise TokenUnreadable(UNREADABLE) from exc
