@@ -82,14 +82,30 @@ def _issued(emu: EmulatorProcess) -> list[str]:
     return [str(r[0]) for r in rows]
 
 
+_READ_FILES = """
+import os, sys
+for name in sys.argv[1:]:
+    if os.path.exists(name):
+        with open(name, "rb") as fh:
+            sys.stdout.buffer.write(fh.read())
+"""
+
+
 def _database_text(app: Flask) -> bytes:
     """The database as stored: SQLite's file and its WAL; on PostgreSQL every table as text."""
     url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if url.get_backend_name() == "sqlite":
         path = Path(str(url.database))
-        wal = path.with_name(path.name + "-wal")
         assert path.exists()
-        return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        # Read in another process: closing a descriptor of the database file in this process
+        # would drop SQLite's POSIX locks on it (sqlite.org/howtocorrupt.html §2.2), and a
+        # later connection elsewhere would then delete the WAL under this one.
+        return subprocess.run(
+            [sys.executable, "-c", _READ_FILES, str(path), str(path) + "-wal"],
+            capture_output=True,
+            check=True,
+            timeout=60,
+        ).stdout
     db.session.commit()
     tables = [*PluginBase.metadata.sorted_tables, *db.metadata.sorted_tables]
     out = []
