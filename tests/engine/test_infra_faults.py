@@ -10,20 +10,28 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 import sqlalchemy as sa
 from flask import Flask
+from qbo_emulator.testing import free_port
 from qbo_sync.jobs import queue, start_sync, start_sync_all
-from qbo_sync.models import RunStatus, SyncProfile, SyncRun
+from qbo_sync.models import Phase, RunStatus, SyncProfile, SyncRun
 
 from crm.models import db
 from crm.seed import seed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
 from tests.engine.conftest import TODAY, connect
-from tests.engine.infra import assert_books, grant_of, revoke, stored_refresh_token
+from tests.engine.infra import (
+    RedisServer,
+    assert_books,
+    grant_of,
+    revoke,
+    stored_refresh_token,
+)
 from tests.engine.test_races import _emulator, _ended, _env, _run, _sales, _until, _workers
 
 WAIT = 60  # seconds any one condition may take before the test fails
@@ -181,3 +189,100 @@ def test_a_connection_revoked_mid_run_stops_that_company_and_the_next_one_goes_o
         assert _run(again.id).status is RunStatus.SUCCEEDED
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SyncRun)) == 3
         assert_books(emu, "Company A", company_a, _sales("Roofing"))
+
+
+# -- 4. Redis restarted mid-run -------------------------------------------------------------
+
+
+@pytest.fixture
+def own_redis(app_ctx: Flask, tmp_path: Path) -> Iterator[tuple[Flask, RedisServer]]:
+    """The test app again, on a redis-server of this test's own (killed and restarted here)."""
+    from host_app import create_app
+
+    server = RedisServer(free_port(), tmp_path).start()
+    app = create_app({**app_ctx.config, "REDIS_URL": server.url})
+    try:
+        with app.app_context():
+            yield app, server
+            db.session.remove()
+        with app.app_context():
+            db.engine.dispose()
+    finally:
+        server.kill()
+
+
+def _said(logs: Path, words: str) -> bool:
+    """A worker's log holds these words (how a test sees a worker meet an outage)."""
+    return any(words in log.read_text(errors="replace") for log in logs.glob("worker-*.log"))
+
+
+def test_redis_restarted_empty_mid_run_the_run_resumes_from_the_database(
+    own_redis: tuple[Flask, RedisServer], emulator_port: int, tmp_path: Path
+) -> None:
+    app, server = own_redis
+    _small_crm(seed_value=10)
+    env = _env(app, emulator_port)
+    with _emulator(tmp_path, emulator_port, 60) as emu:
+        realm = emu.realm_ids["Company A"]
+        profile = connect(emu, "Roofing", "Company A")
+        company_id = profile.company_id
+        assert company_id is not None
+        run, _ = start_sync(profile)
+        with _workers(env, tmp_path) as workers:
+            worker = workers.start()
+            _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            server.kill()  # queue, run lock, job and budget: all gone
+            _until("the worker to lose Redis", lambda: _said(tmp_path, "Redis went away"), WAIT)
+            assert _run(run.id).status is RunStatus.RUNNING  # left for whoever comes next
+            server.start()  # the same port, empty
+            ended = _until("the run to end", lambda: _ended(run.id), WAIT)
+            assert worker.poll() is None, "the worker did not outlive the outage"
+        assert ended.status is RunStatus.SUCCEEDED, ended.message
+        assert ended.attempts == 2
+        assert_books(emu, "Company A", company_id, _sales("Roofing"))
+
+
+# -- 5. the database's connections cut mid-run ------------------------------------------------
+
+WORKER_APP_NAME = "qbo-infra-worker"  # libpq's PGAPPNAME: how PostgreSQL tells them apart
+
+
+def _terminate_worker_connections() -> int:
+    """What a failover or an admin's pg_terminate_backend does to the worker's connections."""
+    terminated = db.session.execute(
+        sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = :name"
+        ),
+        {"name": WORKER_APP_NAME},
+    ).scalar_one()
+    db.session.commit()
+    return int(terminated)
+
+
+@pytest.mark.postgres
+def test_the_database_connections_cut_mid_run_the_run_goes_on_and_the_books_end_right(
+    app_ctx: Flask, emulator_port: int, tmp_path: Path
+) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip(
+            "cutting the worker's database connections needs PostgreSQL (TEST_DATABASE_URL)"
+        )
+    _small_crm(seed_value=12)
+    env = {**_env(app_ctx, emulator_port), "PGAPPNAME": WORKER_APP_NAME}
+    with _emulator(tmp_path, emulator_port, 60) as emu:
+        realm = emu.realm_ids["Company A"]
+        profile = connect(emu, "Roofing", "Company A")
+        company_id = profile.company_id
+        assert company_id is not None
+        run, _ = start_sync(profile)
+        with _workers(env, tmp_path) as workers:
+            worker = workers.start()
+            _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            assert _terminate_worker_connections() > 0
+            _until("the run's sales", lambda: _run(run.id).phase is Phase.SALES, WAIT)
+            assert _terminate_worker_connections() > 0  # and once more, later in the run
+            ended = _until("the run to end", lambda: _ended(run.id), WAIT)
+            assert worker.poll() is None
+        assert ended.status is RunStatus.SUCCEEDED, ended.message
+        assert_books(emu, "Company A", company_id, _sales("Roofing"))
