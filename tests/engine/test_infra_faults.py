@@ -24,7 +24,7 @@ from qbo_sync.models import Phase, RunStatus, SyncProfile, SyncRun
 from crm.models import db
 from crm.seed import seed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET
-from tests.engine.conftest import TODAY, connect
+from tests.engine.conftest import TODAY, connect, work
 from tests.engine.infra import (
     RedisServer,
     assert_books,
@@ -108,9 +108,10 @@ def _refresh_at_emulator(emu_url: str, token: str) -> requests.Response:
 def test_two_processes_refreshing_one_grant_at_once_use_one_refresh_and_keep_the_live_token(
     app_ctx: Flask, emulator_port: int, tmp_path: Path
 ) -> None:
-    """A worker's run and a `qbo plan` in another process both meet an expired token at the
-    same moment, twice over; the second round uses the first round's successor, which kills
-    the original refresh token at Intuit. Neither process ever sees "reconnect needed"."""
+    """A run (worked off in this process) and a `qbo plan` in another process both meet an
+    expired token at the same moment, twice over; the second round uses the first round's
+    successor, which kills the original refresh token at Intuit. Neither process ever sees
+    "reconnect needed"."""
     _small_crm(seed_value=8)
     env = _env(app_ctx, emulator_port)
     with _emulator(tmp_path, emulator_port, 20) as emu:
@@ -123,12 +124,10 @@ def test_two_processes_refreshing_one_grant_at_once_use_one_refresh_and_keep_the
             emu.expire_tokens()
             run, new = start_sync(_profile(profile_id))
             assert new
-            with _workers(env, tmp_path) as workers:
-                planner = _plan(env)
-                worker = workers.start(burst=True)
-                out, _ = planner.communicate(timeout=WAIT)
-                assert planner.returncode == 0, out
-                assert worker.wait(timeout=WAIT) == 0
+            planner = _plan(env)  # another process ...
+            work()  # ... and this one, the run's worker, both with the expired token
+            out, _ = planner.communicate(timeout=WAIT)
+            assert planner.returncode == 0, out
             ended = _run(run.id)
             assert ended.status is RunStatus.SUCCEEDED, ended.message
             grant = grant_of(emu, app_ctx, company_id)
@@ -184,8 +183,7 @@ def test_a_connection_revoked_mid_run_stops_that_company_and_the_next_one_goes_o
         profile_a = connect(emu, "Roofing", "Company A")
         again, new = start_sync(profile_a)
         assert new
-        with _workers(env, tmp_path) as workers:
-            assert workers.start(burst=True).wait(timeout=WAIT) == 0
+        work()
         assert _run(again.id).status is RunStatus.SUCCEEDED
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SyncRun)) == 3
         assert_books(emu, "Company A", company_a, _sales("Roofing"))
