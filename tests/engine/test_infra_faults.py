@@ -17,9 +17,10 @@ import pytest
 import requests
 import sqlalchemy as sa
 from flask import Flask
-from qbo_emulator.testing import free_port
+from qbo_emulator.testing import EmulatorProcess, free_port
 from qbo_sync.jobs import queue, start_sync, start_sync_all
 from qbo_sync.models import Phase, RunStatus, SyncProfile, SyncRun
+from qbo_sync.state import qbo_state
 
 from crm.models import db
 from crm.seed import seed
@@ -105,36 +106,58 @@ def _refresh_at_emulator(emu_url: str, token: str) -> requests.Response:
     )
 
 
+def _refused(emu: EmulatorProcess, realm: str) -> int:
+    """Requests QuickBooks refused with 401 (an expired or revoked access token)."""
+    return int(emu.stats(realm)["by_status"].get("401", 0))
+
+
 def test_two_processes_refreshing_one_grant_at_once_use_one_refresh_and_keep_the_live_token(
     app_ctx: Flask, emulator_port: int, tmp_path: Path
 ) -> None:
-    """A run (worked off in this process) and a `qbo plan` in another process both meet an
-    expired token at the same moment, twice over; the second round uses the first round's
-    successor, which kills the original refresh token at Intuit. Neither process ever sees
-    "reconnect needed"."""
+    """A worker's run and a `qbo plan` in another process both meet an expired token. The
+    test holds the company's refresh lock (as a third process slow to refresh would)
+    until both have been refused, so both want to refresh at once. A later refresh uses the
+    successor, which kills the original refresh token at Intuit. Nobody sees "reconnect
+    needed"."""
     _small_crm(seed_value=8)
     env = _env(app_ctx, emulator_port)
     with _emulator(tmp_path, emulator_port, 20) as emu:
+        realm = emu.realm_ids["Company A"]
         profile = connect(emu, "Roofing", "Company A")
         profile_id, company_id = profile.id, profile.company_id
         assert company_id is not None
         original = stored_refresh_token(app_ctx, company_id)
         issued = grant_of(emu, app_ctx, company_id).tokens
-        for _ in range(2):
-            emu.expire_tokens()
-            run, new = start_sync(_profile(profile_id))
-            assert new
-            planner = _plan(env)  # another process ...
-            work()  # ... and this one, the run's worker, both with the expired token
+        emu.expire_tokens()
+        run, new = start_sync(_profile(profile_id))
+        assert new
+        refused = _refused(emu, realm)
+        held = qbo_state().redis.lock(f"qbo_sync:lock:token-refresh:{realm}", timeout=WAIT)
+        assert held.acquire(blocking=False)
+        with _workers(env, tmp_path) as workers:
+            try:
+                planner = _plan(env)
+                worker = workers.start(burst=True)
+                _until("both refused", lambda: _refused(emu, realm) >= refused + 2, WAIT)
+            finally:
+                held.release()  # now both refresh, or find the other's fresh token
             out, _ = planner.communicate(timeout=WAIT)
             assert planner.returncode == 0, out
-            ended = _run(run.id)
-            assert ended.status is RunStatus.SUCCEEDED, ended.message
-            grant = grant_of(emu, app_ctx, company_id)
-            assert grant.tokens == issued + 1, "the two processes refreshed more than once"
-            assert grant.stored_is_newest and grant.stored_alive
-            issued = grant.tokens
+            assert worker.wait(timeout=WAIT) == 0
+        ended = _run(run.id)
+        assert ended.status is RunStatus.SUCCEEDED, ended.message
+        grant = grant_of(emu, app_ctx, company_id)
+        assert grant.tokens == issued + 1, "the two processes refreshed more than once"
+        assert grant.stored_is_newest and grant.stored_alive
 
+        # The next refresh uses the successor: from then on the original is dead at Intuit.
+        emu.expire_tokens()
+        again, _ = start_sync(_profile(profile_id))
+        work()
+        assert _run(again.id).status is RunStatus.SUCCEEDED
+        grant = grant_of(emu, app_ctx, company_id)
+        assert grant.tokens == issued + 2
+        assert grant.stored_is_newest and grant.stored_alive
         assert not _profile(profile_id).reconnect_needed
         assert _refresh_at_emulator(emu.base_url, original).json().get("error") == "invalid_grant"
         assert_books(emu, "Company A", company_id, _sales("Roofing"))
