@@ -36,6 +36,7 @@ from tests.engine.infra import (
 from tests.engine.test_races import _emulator, _ended, _env, _run, _sales, _until, _workers
 
 WAIT = 60  # seconds any one condition may take before the test fails
+LATENCY_MS = 30  # each QuickBooks reply: a small run still lasts a few seconds
 
 
 def _small_crm(seed_value: int = 7) -> None:
@@ -58,7 +59,7 @@ def test_an_access_token_expiring_mid_run_is_refreshed_once_and_the_rotated_one_
 ) -> None:
     _small_crm()
     env = _env(app_ctx, emulator_port)
-    with _emulator(tmp_path, emulator_port, 60) as emu:
+    with _emulator(tmp_path, emulator_port, LATENCY_MS) as emu:
         realm = emu.realm_ids["Company A"]
         profile = connect(emu, "Roofing", "Company A")
         profile_id, company_id = profile.id, profile.company_id
@@ -171,7 +172,7 @@ def test_a_connection_revoked_mid_run_stops_that_company_and_the_next_one_goes_o
 ) -> None:
     _small_crm(seed_value=9)
     env = _env(app_ctx, emulator_port)
-    with _emulator(tmp_path, emulator_port, 60) as emu:
+    with _emulator(tmp_path, emulator_port, LATENCY_MS) as emu:
         realm = emu.realm_ids["Company A"]
         roofing = connect(emu, "Roofing", "Company A")
         siding = connect(emu, "Siding", "Company B")
@@ -243,7 +244,7 @@ def test_redis_restarted_empty_mid_run_the_run_resumes_from_the_database(
     app, server = own_redis
     _small_crm(seed_value=10)
     env = _env(app, emulator_port)
-    with _emulator(tmp_path, emulator_port, 60) as emu:
+    with _emulator(tmp_path, emulator_port, LATENCY_MS) as emu:
         realm = emu.realm_ids["Company A"]
         profile = connect(emu, "Roofing", "Company A")
         company_id = profile.company_id
@@ -291,7 +292,7 @@ def test_the_database_connections_cut_mid_run_the_run_goes_on_and_the_books_end_
         )
     _small_crm(seed_value=12)
     env = {**_env(app_ctx, emulator_port), "PGAPPNAME": WORKER_APP_NAME}
-    with _emulator(tmp_path, emulator_port, 60) as emu:
+    with _emulator(tmp_path, emulator_port, 60) as emu:  # long enough to be cut twice
         realm = emu.realm_ids["Company A"]
         profile = connect(emu, "Roofing", "Company A")
         company_id = profile.company_id

@@ -16,14 +16,17 @@ import requests
 import sqlalchemy as sa
 from flask import Flask
 from qbo_emulator.testing import free_port
+from qbo_sync.jobs import queue, start_sync
 from qbo_sync.models import Company, RunStatus, SyncRun
+from rq import Worker
 from rq.job import JobStatus
 
 from crm.models import User, db
 from crm.seed import seed
-from tests.engine.conftest import TODAY, connect
+from tests.engine.conftest import TODAY, connect, work
 from tests.engine.infra import WebServer, assert_books, outcome_on_page, page_token
 from tests.engine.test_races import (
+    ENDED_JOB,
     _emulator,
     _ended,
     _env,
@@ -38,8 +41,6 @@ WAIT = 60
 
 
 def _small_crm(seed_value: int) -> None:
-    from qbo_sync.jobs import queue
-
     seed(customers=24, seed_value=seed_value, today=TODAY)
     queue().empty()
 
@@ -147,16 +148,21 @@ def test_two_synchronize_posts_at_the_same_moment_queue_one_run_and_write_once(
                 thread.join(timeout=WAIT)
             assert answers == [302, 302]
             [run] = _runs()
-            with _workers(env, tmp_path) as workers:
-                assert workers.start(burst=True).wait(timeout=WAIT) == 0
         finally:
             web.kill()
+        work()
 
         ended = _run(run.id)
         assert ended.status is RunStatus.SUCCEEDED, ended.message
         assert ended.attempts == 1
         assert len(_runs()) == 1
         assert_books(emu, "Company A", company_id, _sales("Roofing"))
+
+
+def _holder(job_id: str) -> int | None:
+    """The pid of the worker process running this job."""
+    workers = Worker.all(queue=queue())
+    return next((w.pid for w in workers if w.get_current_job_id() == job_id), None)
 
 
 # -- 8. a worker frozen past its run lock --------------------------------------------------------
@@ -167,8 +173,6 @@ def test_a_worker_frozen_past_its_lock_is_fenced_off_when_it_wakes_and_nothing_i
 ) -> None:
     """SIGSTOP, as a VM pause or a long GC would: the frozen worker's lock lapses, another
     worker resumes the run; woken with SIGCONT, the first must not write another thing."""
-    from qbo_sync.jobs import start_sync
-
     _small_crm(seed_value=15)
     env = _env(app_ctx, emulator_port)
     with _emulator(tmp_path, emulator_port, 60) as emu:
@@ -176,14 +180,16 @@ def test_a_worker_frozen_past_its_lock_is_fenced_off_when_it_wakes_and_nothing_i
         profile = connect(emu, "Roofing", "Company A")
         company_id = profile.company_id
         assert company_id is not None
-        run, _ = start_sync(profile)
-        first_job = str(run.job_id)
         with _workers(env, tmp_path) as workers:
-            first = workers.start(burst=True)
+            both = [workers.start(), workers.start()]
+            _until("two idle workers", lambda: all(workers.idle(w) for w in both), WAIT)
+            run, _ = start_sync(profile)
+            first_job = str(run.job_id)
             _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            first, second = sorted(both, key=lambda w: _holder(first_job) != w.pid)
+            assert _holder(first_job) == first.pid
             first.send_signal(signal.SIGSTOP)
             try:
-                second = workers.start()
                 _until(
                     "the run taken by another job", lambda: _run(run.id).job_id != first_job, WAIT
                 )
@@ -193,10 +199,10 @@ def test_a_worker_frozen_past_its_lock_is_fenced_off_when_it_wakes_and_nothing_i
                 )
             finally:
                 first.send_signal(signal.SIGCONT)
-            assert first.wait(timeout=WAIT) == 0
+            _until("the first job to end", lambda: _job_status(first_job) in ENDED_JOB, WAIT)
             assert _job_status(first_job) is JobStatus.FINISHED  # stopped as superseded runs do
             ended = _until("the run to end", lambda: _ended(run.id), WAIT)
-            assert second.poll() is None
+            assert first.poll() is None and second.poll() is None
 
         company = db.session.get(Company, company_id)
         assert company is not None
