@@ -9,6 +9,7 @@ writing is the fencing token each run takes in the database (see engine.journal)
 from __future__ import annotations
 
 import logging
+import signal
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -258,6 +259,10 @@ def work(*, burst: bool = False) -> None:
 
 
 def _wait_for_redis() -> None:
+    """Until Redis answers a ping. RQ's signal handlers went with its worker (and need Redis):
+    meanwhile SIGTERM and Ctrl-C simply end the process, which holds nothing now."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     pause = 0.25
     while True:
         try:
