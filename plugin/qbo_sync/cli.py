@@ -69,7 +69,7 @@ def worker(burst: bool) -> None:
 
     At start and every maintenance pass (QBO_SYNC_RESUME_INTERVAL seconds) it resumes the runs
     of workers that died; when Redis goes away it waits for it and starts again."""
-    from .jobs import work
+    from .worker import work
 
     work(burst=burst)
 

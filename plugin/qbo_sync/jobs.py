@@ -9,15 +9,11 @@ writing is the fencing token each run takes in the database (see engine.journal)
 from __future__ import annotations
 
 import logging
-import signal
-import time
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, LockNotOwnedError, RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.lock import Lock
 from rq import Queue, SimpleWorker, get_current_job
 from rq.exceptions import NoSuchJobError
@@ -235,42 +231,6 @@ class ResumingWorker(SimpleWorker):
             return
         if resumed:
             log.info("resumed %d run(s) of lost workers", resumed)
-
-
-def work(*, burst: bool = False) -> None:
-    """Run a ResumingWorker on the plugin's queue, through Redis outages.
-
-    RQ waits for Redis only while idle: Redis lost under a job kills the worker (it cannot even
-    record the job's end). Then this waits for Redis and starts a new worker, whose first pass
-    finds the run still running in the database with no lock, and resumes it."""
-    interval = qbo_state().settings.resume_interval
-    while True:
-        q = queue()
-        try:
-            ResumingWorker([q], connection=q.connection, maintenance_interval=interval).work(
-                burst=burst
-            )
-            return
-        except (RedisConnectionError, RedisTimeoutError) as exc:
-            log.warning(
-                "Redis went away under the worker (%s); starting again when it is back", exc
-            )
-        _wait_for_redis()
-
-
-def _wait_for_redis() -> None:
-    """Until Redis answers a ping. RQ's signal handlers went with its worker (and need Redis):
-    meanwhile SIGTERM and Ctrl-C simply end the process, which holds nothing now."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    pause = 0.25
-    while True:
-        try:
-            qbo_state().redis.ping()
-            return
-        except (RedisConnectionError, RedisTimeoutError):
-            time.sleep(pause)
-            pause = min(pause * 2, 5.0)
 
 
 def start_sync(
