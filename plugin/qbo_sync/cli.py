@@ -70,12 +70,10 @@ def worker(burst: bool) -> None:
     """Run an RQ worker for the plugin's queue (jobs run inside this app).
 
     At start and every maintenance pass (QBO_SYNC_RESUME_INTERVAL seconds) it resumes the runs
-    of workers that died."""
-    from .jobs import ResumingWorker, queue
+    of workers that died; when Redis goes away it waits for it and starts again."""
+    from .worker import work
 
-    q = queue()
-    interval = current_app.extensions["qbo_sync"].settings.resume_interval
-    ResumingWorker([q], connection=q.connection, maintenance_interval=interval).work(burst=burst)
+    work(burst=burst)
 
 
 @qbo.command("connect")

@@ -55,8 +55,18 @@ def _summary(run: SyncRun) -> dict[str, Any]:
 
 def sync_company(run_id: int) -> dict[str, Any]:
     """The job: execute (or resume) one run while holding its company's run lock."""
+    session = qbo_state().db.session()
+    try:
+        return _sync_company(session, run_id)
+    except SQLAlchemyError:
+        # The database failed under the run (its connection dropped, say): the worker's
+        # session is left clean for the next job, and the run resumes from what was committed.
+        session.rollback()
+        raise
+
+
+def _sync_company(session: Session, run_id: int) -> dict[str, Any]:
     st = qbo_state()
-    session = st.db.session()
     run = session.get(SyncRun, run_id)
     if run is None:
         return {"run_id": run_id, "status": "missing"}

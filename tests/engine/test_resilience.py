@@ -22,6 +22,8 @@ from crm.models import Customer, MarketSegment, Product, Sale, SaleLine, db
 from crm.seed import seed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from tests.engine.conftest import TODAY, books, connect, work, worker_env
+from tests.engine.infra import assert_books
+from tests.engine.test_races import _sales
 from tests.engine.test_sync import _check_company
 
 
@@ -73,7 +75,8 @@ def test_expired_tokens_are_refreshed_and_the_rotated_one_is_kept(
     assert _last_run().status is RunStatus.SUCCEEDED
     db.session.refresh(profile)
     assert profile.company.refresh_token_enc != before  # the rotated refresh token was saved
-    _check_company(emulator, "Company A", _roofing())
+    assert profile.company_id is not None
+    assert_books(emulator, "Company A", profile.company_id, _roofing())
     emulator.expire_tokens()  # and it works: a later run refreshes with the saved one
     start_sync(profile)
     work()
@@ -96,6 +99,8 @@ def test_a_refused_refresh_token_stops_only_that_profile(
     assert "connect the workbook again" in (runs[roofing.id].message or "")
     assert roofing.reconnect_needed
     assert runs[siding.id].status is RunStatus.SUCCEEDED
+    assert siding.company_id is not None
+    assert_books(emulator, "Company B", siding.company_id, _sales("Siding"))
 
 
 def _worker(app: Flask, env: dict[str, str]) -> subprocess.Popen[bytes]:
