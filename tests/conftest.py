@@ -35,9 +35,11 @@ PHASE_LINES = [
 CLIENT_ID = "backoffice-tests"
 CLIENT_SECRET = "backoffice-tests-secret"
 REDIRECT_URI = "http://127.0.0.1:5000/admin/qbo/callback"
-# Worker processes the tests start (`flask qbo worker`) run neither in debug nor testing mode:
-# this declares them a test run, so they may use the emulator (on loopback only).
+# Processes the tests start (`flask qbo worker`, `flask run`) run neither in debug nor testing
+# mode: this declares them a test run, so they may use the emulator (on loopback only), and
+# serve plain http on loopback as the demo does.
 os.environ.setdefault("QBO_SYNC_ALLOW_EMULATOR", "1")
+os.environ.setdefault("BACKOFFICE_HTTPS", "0")
 
 
 @pytest.fixture(scope="session")
