@@ -68,6 +68,8 @@ def create_app(
         env.get("DATABASE_URL") or f"sqlite:///{instance / 'backoffice.db'}",
     )
     app.config.setdefault("REDIS_URL", env.get("REDIS_URL") or None)
+    # A pooled connection the database dropped (a restart, a failover) is replaced, not used.
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     if not app.config.get("SECRET_KEY"):  # Flask's default config holds None
         app.config["SECRET_KEY"] = env.get("SECRET_KEY") or _instance_secret(
             instance, "secret_key", lambda: secrets.token_hex(32)
