@@ -1,9 +1,13 @@
 # The two commands: `make demo` runs the product on its embedded defaults, `make test` tests it.
+# `make chaos` runs the whole chaos suite (`make test` runs its short pass).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean chaos
+
+# Kill trials of `make chaos` (every fault kind is injected too); CHAOS_SEED=n replays a run.
+CHAOS_TRIALS ?= 20
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -31,6 +35,9 @@ lint: $(VENV)/.dev-installed
 
 test: lint
 	$(BIN)/pytest
+
+chaos: $(VENV)/.dev-installed
+	CHAOS_TRIALS=$(CHAOS_TRIALS) $(BIN)/pytest tests/chaos -m chaos -s
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
