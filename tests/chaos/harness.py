@@ -122,6 +122,23 @@ class Chaos:
         db.session.expire_all()
         return any(db.session.get(SyncRun, i).status is RunStatus.RUNNING for i in ids)  # type: ignore[union-attr]
 
+    def jobs_of_running(self, ids: list[int]) -> dict[int, str | None]:
+        db.session.expire_all()
+        runs = [db.session.get(SyncRun, i) for i in ids]
+        return {r.id: r.job_id for r in runs if r is not None and r.status is RunStatus.RUNNING}
+
+    def resumed(self, dead: dict[int, str | None]) -> bool:
+        """Each run the killed worker was in is taken up by another job (or has ended)."""
+        db.session.expire_all()
+        for run_id, job_id in dead.items():
+            run = db.session.get(SyncRun, run_id)
+            assert run is not None
+            if run.status not in ENDED and (
+                run.job_id == job_id or run.status is not RunStatus.RUNNING
+            ):
+                return False
+        return True
+
     def live_worker(self) -> subprocess.Popen[bytes]:
         if self.worker is None or self.worker.poll() is not None:
             self.worker = self.workers.start()
@@ -165,23 +182,23 @@ class Chaos:
             120,
         )
         mid_run = self.running(ids)
+        dead = self.jobs_of_running(ids)  # the run(s) the worker was in
         self.workers.kill(worker)
         killed_at = time.monotonic()
         after = rng.randint(1, 5)  # the office goes on while nobody runs anything
         self.mutator.edits(after)
         self.report.edits += after
         self.worker = self.workers.start()  # a fresh worker; nobody presses anything
-        recovered: float | None = None
+        resumed = finished = None
         try:
-            until(
-                "the killed run to be resumed and end",
-                lambda: self.runs_ended(ids),
-                self.bound + 30,
-            )
-            recovered = time.monotonic() - killed_at
-        except TimeoutError:
-            pass
-        self.report.kill(number, k, mid_run, recovered, self.writes() - start)
+            until("the killed run to be resumed", lambda: self.resumed(dead), self.bound + 30)
+            resumed = time.monotonic() - killed_at
+            # A big first push ends when QuickBooks' limits let it (40 batches a minute).
+            until("every run of the trial to end", lambda: self.runs_ended(ids), 600)
+            finished = time.monotonic() - killed_at
+        except TimeoutError as exc:
+            self.report.problems.append(f"kill {number}: {exc}")
+        self.report.kill(number, k, mid_run, resumed, finished, self.writes() - start)
         self.settle_and_check(f"kill {number}")
 
     def fault_trial(self, kind: str, edits_before: int) -> None:
@@ -222,3 +239,4 @@ class Chaos:
             found.add(check(self.emu, company.name, company.company_id, company.segments))
         self.found.add(found)
         self.report.trial_found(label, found)
+        print(self.report.trials[-1] | {"seconds": round(time.monotonic() - self.report.started)})

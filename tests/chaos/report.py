@@ -18,7 +18,8 @@ class Kill:
     trial: int
     after_writes: int  # the kill came once the run had sent this many writes
     mid_run: bool  # a run was going when the worker died
-    recovery_seconds: float | None  # kill -> every run of the trial ended; None: never
+    recovery_seconds: float | None  # kill -> its run taken up by a fresh worker; None: never
+    finished_seconds: float | None  # kill -> every run of the trial ended
     writes: int
 
 
@@ -38,9 +39,15 @@ class Report:
     final_run_writes: int | None = None
 
     def kill(
-        self, trial: int, after: int, mid_run: bool, recovery: float | None, writes: int
+        self,
+        trial: int,
+        after: int,
+        mid_run: bool,
+        recovery: float | None,
+        finished: float | None,
+        writes: int,
     ) -> None:
-        self.kills.append(Kill(trial, after, mid_run, recovery, writes))
+        self.kills.append(Kill(trial, after, mid_run, recovery, finished, writes))
 
     def fault(self, kind: str, met: int) -> None:
         self.faults_met[kind] = self.faults_met.get(kind, 0) + met
@@ -61,6 +68,7 @@ class Report:
 
     def summary(self) -> dict[str, Any]:
         times = [k.recovery_seconds for k in self.kills if k.recovery_seconds is not None]
+        ends = [k.finished_seconds for k in self.kills if k.finished_seconds is not None]
         bound = self.lock_seconds + 60
         return {
             "seed": self.seed,
@@ -83,6 +91,12 @@ class Report:
                 "max": max(times) if times else None,
                 "bound": bound,
                 "not_recovered": sum(k.recovery_seconds is None for k in self.kills),
+            },
+            "finished_seconds": {
+                "each": [k.finished_seconds for k in self.kills],
+                "median": statistics.median(ends) if ends else None,
+                "max": max(ends) if ends else None,
+                "not_finished": sum(k.finished_seconds is None for k in self.kills),
             },
             "final_run_writes": self.final_run_writes,
             "problems": self.problems,
@@ -119,10 +133,13 @@ class Report:
             f"records lost: {s['lost']}",
             f"stray live documents: {s['stray']}; wrong amounts/balances: {s['wrong']}; "
             f"listed failed/blocked: {s['listed_failed_or_blocked']}",
-            f"recovery after each kill: min {sec(r['min'])}, median {sec(r['median'])}, "
+            "recovery after each kill (a fresh worker takes the run up): "
+            f"min {sec(r['min'])}, median {sec(r['median'])}, "
             f"max {sec(r['max'])} (bound: run lock + 60 s = {r['bound']} s; "
             f"not recovered: {r['not_recovered']})",
             "  each: " + ", ".join(sec(t) for t in r["each"]),
+            f"kill -> every run of the trial ended: median {sec(s['finished_seconds']['median'])}, "
+            f"max {sec(s['finished_seconds']['max'])}",
             f"writes of a last run with nothing changed: {s['final_run_writes']}",
             f"problems: {len(s['problems'])}",
             *(f"  {p}" for p in s["problems"][:10]),

@@ -33,7 +33,7 @@ SHORT_FAULTS = ("lose_response_after_write", "504", "maintenance")
 FAULT_KINDS = tuple(k for k in (os.environ.get("CHAOS_FAULTS") or "").split(",") if k) or (
     tuple(FAULTS) if FULL else SHORT_FAULTS
 )
-CUSTOMERS = int(os.environ.get("CHAOS_CUSTOMERS") or (380 if FULL else 30))
+CUSTOMERS = int(os.environ.get("CHAOS_CUSTOMERS") or (450 if FULL else 30))
 EDITS = 25 if FULL else 10  # CRM edits before each trial (more are made during it)
 LOCK_SECONDS = 2  # QBO_SYNC_RUN_LOCK_SECONDS of the workers
 HTTP_TIMEOUT = 2.0  # QBO_SYNC_HTTP_TIMEOUT; the "slow" fault answers after 3 s
@@ -42,7 +42,9 @@ SETTINGS = {
     "resume_interval": "1",
     "http_timeout": str(HTTP_TIMEOUT),
     "throttle_pause": "1",
-    "batch_size": "10",  # many writes per run: many moments to be killed between
+    # Small batches: many writes per run, many moments to be killed between; the issue's CRM
+    # takes QuickBooks' largest, or its first push waits minutes on 40 batches a minute.
+    "batch_size": "30" if FULL else "10",
 }
 
 
@@ -66,7 +68,7 @@ def test_chaos(app_ctx: Flask, emulator_port: int, tmp_path: Path) -> None:
         "receipts": counts.receipts,
         "adjustments": counts.adjustments,
     }
-    if FULL and CUSTOMERS >= 380:
+    if FULL and CUSTOMERS >= 450:  # the issue: >= 300 customers, 500 sales, 600 receipts
         assert counts.customers >= 300 and counts.sales >= 500, size
         assert counts.receipts + counts.adjustments >= 600, size
     emu = EmulatorProcess(
@@ -98,7 +100,7 @@ def test_chaos(app_ctx: Flask, emulator_port: int, tmp_path: Path) -> None:
             trial = 0
             while sum(k.mid_run for k in report.kills) < KILLS and trial < 2 * KILLS:
                 trial += 1
-                first = 40 if FULL else 6  # the first run pushes the whole CRM: more moments to die
+                first = 20 if FULL else 6  # the first run pushes the whole CRM: more moments to die
                 chaos.kill_trial(trial, max_writes=first if trial == 1 else 3, edits_before=EDITS)
             for kind in FAULT_KINDS:
                 chaos.fault_trial(kind, edits_before=EDITS)
@@ -115,6 +117,7 @@ def test_chaos(app_ctx: Flask, emulator_port: int, tmp_path: Path) -> None:
     assert summary["kills_mid_run"] >= KILLS, summary["kill_trials"]
     recovery = summary["recovery_seconds"]
     assert recovery["not_recovered"] == 0, summary["kill_trials"]
+    assert summary["finished_seconds"]["not_finished"] == 0, summary["kill_trials"]
     assert recovery["max"] is None or recovery["max"] <= recovery["bound"], recovery
     assert set(FAULT_KINDS) <= {k for k, met in report.faults_met.items() if met}, report.faults_met
     assert summary["final_run_writes"] == 0
