@@ -1,9 +1,13 @@
 # The two commands: `make demo` runs the product on its embedded defaults, `make test` tests it.
+# `make chaos` runs the whole chaos suite (`make test` runs its short pass).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint install lock clean
+.PHONY: demo test lint install lock clean chaos
+
+# Kill trials of `make chaos` (every fault kind is injected too); CHAOS_SEED=n replays a run.
+CHAOS_TRIALS ?= 20
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=...)")'
@@ -43,6 +47,9 @@ LOCK_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-
 lock: $(VENV)/.dev-installed
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile $(LOCK_FLAGS) -o requirements/base.txt setup.cfg
 	PIP_CONFIG_FILE=/dev/null $(BIN)/pip-compile $(LOCK_FLAGS) --extra dev -o requirements/dev.txt setup.cfg
+
+chaos: $(VENV)/.dev-installed
+	CHAOS_TRIALS=$(CHAOS_TRIALS) $(BIN)/pytest tests/chaos -m chaos -s
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, request
 
 from . import tokens
-from .errors import ApiFault, dumps, fault_body, gateway_body, throttle_fault
+from .errors import ApiFault, dumps, fault_body, gateway_body, proxy_timeout, throttle_fault
 from .operations import Call, execute
 from .repo import Repo
 from .state import DROP_KEY, Emulator, emulator
@@ -20,6 +20,22 @@ SERVICE_UNAVAILABLE = (
     "<html><head><title>503 Service Temporarily Unavailable</title></head><body>"
     "<center><h1>503 Service Temporarily Unavailable</h1></center></body></html>"
 )
+BAD_GATEWAY = (
+    "<html><head><title>502 Bad Gateway</title></head><body>"
+    "<center><h1>502 Bad Gateway</h1></center></body></html>"
+)
+# Intuit's planned-maintenance page. Its HTTP status is unconfirmed (field notes 2.17), so the
+# emulator takes the stricter one: 200, which a client must not take for a success.
+MAINTENANCE = (
+    "<!DOCTYPE html><html><head><title>QuickBooks is down for maintenance</title></head><body>"
+    "<h1>We'll be back soon</h1><p>QuickBooks Online is undergoing scheduled maintenance. "
+    "Please try again later.</p></body></html>"
+)
+HTML_REPLIES = {
+    "502": (502, BAD_GATEWAY),
+    "503": (503, SERVICE_UNAVAILABLE),
+    "maintenance": (200, MAINTENANCE),
+}
 
 
 def _json(status: int, payload: Any) -> Response:
@@ -92,8 +108,11 @@ def _admitted(emu: Emulator, realm_id: str, call: Call, entity: str) -> Response
                 fault_type="SystemFault",
             )
             return _fault(emu, fault)
-        if injected.kind == "503":
-            return Response(SERVICE_UNAVAILABLE, status=503, content_type="text/html")
+        if injected.kind in HTML_REPLIES:
+            status, page = HTML_REPLIES[injected.kind]
+            return Response(page, status=status, content_type="text/html")
+        if injected.kind == "504":
+            return _fault(emu, proxy_timeout())
         if injected.kind == "slow":
             time.sleep(injected.seconds)
         if injected.kind == "drop_before_write":

@@ -92,6 +92,17 @@ def throttle_fault() -> ApiFault:
     )
 
 
+def proxy_timeout() -> ApiFault:
+    """The gateway's 504 when QuickBooks did not answer it in time (code 6002, type SERVICE)."""
+    return ApiFault(
+        "6002",
+        "Timeout occurred while proxying request",
+        status=504,
+        fault_type="SERVICE",
+        message="message=Timeout occurred while proxying request; errorCode=006002; statusCode=504",
+    )
+
+
 def gateway_body(status: int, epoch_ms: int, detail: str) -> dict[str, Any]:
     """The lower-case gateway envelope for 401 (3200) and 403 (3100)."""
     if status == 401:

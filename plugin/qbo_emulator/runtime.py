@@ -9,7 +9,17 @@ from typing import Any
 
 from .clock import Clock
 
-FAULT_KINDS = ("429", "500", "503", "slow", "drop_before_write", "lose_response_after_write")
+FAULT_KINDS = (
+    "429",
+    "500",
+    "502",
+    "503",
+    "504",
+    "maintenance",
+    "slow",
+    "drop_before_write",
+    "lose_response_after_write",
+)
 WRITE_ONLY_KINDS = ("drop_before_write", "lose_response_after_write")
 
 

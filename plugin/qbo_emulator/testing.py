@@ -184,6 +184,13 @@ class EmulatorProcess:
             body["seconds"] = seconds
         self._control("POST", "faults", json=body)
 
+    def pending_faults(self, realm_id: str) -> list[dict[str, Any]]:
+        """Faults injected and not yet met: kind, remaining, entity, seconds."""
+        result: list[dict[str, Any]] = self._control("GET", "faults", params={"realmId": realm_id})[
+            "pending"
+        ]
+        return result
+
     def clear_faults(self, realm_id: str) -> None:
         self._control("DELETE", "faults", params={"realmId": realm_id})
 

@@ -124,14 +124,35 @@ def queue() -> Queue:
     return Queue(st.settings.queue, connection=st.redis)
 
 
-def _job_alive(job_id: str | None) -> bool:
+def _job_alive(job_id: str | None, session: Session) -> bool:
+    """The job exists and will run: queued or started, or deferred behind a job that will."""
     if not job_id:
         return False
     try:
-        status = Job.fetch(job_id, connection=qbo_state().redis).get_status(refresh=True)
+        job = Job.fetch(job_id, connection=qbo_state().redis)
+        status = job.get_status(refresh=True)
     except NoSuchJobError:
         return False
+    if status is JobStatus.DEFERRED:
+        return not _waits_in_vain(job, session)
     return status in ALIVE
+
+
+def _waits_in_vain(job: Job, session: Session) -> bool:
+    """A deferred job (a later company of a sync-all chain) waits for the job of an earlier run.
+    It waits in vain when that job is no longer its run's job: its worker died and the run was
+    queued again under a new job, so the old one never ends and RQ never releases this one."""
+    for parent_id in job.dependency_ids:
+        try:
+            parent = Job.fetch(parent_id, connection=qbo_state().redis)
+        except NoSuchJobError:
+            return True
+        if not parent.args:
+            continue
+        parent_run = session.get(SyncRun, parent.args[0], populate_existing=True)
+        if parent_run is None or parent_run.job_id != parent.id:
+            return True
+    return False
 
 
 def _enqueue(run: SyncRun, depends_on: Job | None = None, session: Session | None = None) -> None:
@@ -168,25 +189,25 @@ def active_run(session: Session, company_id: int | None) -> SyncRun | None:
 
 def resume_if_dead(run: SyncRun, session: Session | None = None) -> bool:
     """Queue the run again when nothing runs it: a running one whose lock lapsed (its worker
-    sends a heartbeat with every request), a queued one whose job is gone. `session` is the
-    one `run` was loaded in (default: the app's)."""
+    sends a heartbeat with every request), a queued one whose job is gone or waits in vain.
+    `session` is the one `run` was loaded in (default: the app's)."""
     st = qbo_state()
     session = session or st.db.session()
-    if not _looks_dead(run):
+    if not _looks_dead(run, session):
         return False
     with st.redis.lock(f"qbo_sync:resume-lock:{run.company_id}", timeout=30, blocking_timeout=30):
         session.refresh(run)
-        if not _looks_dead(run):
+        if not _looks_dead(run, session):
             return False
         log.warning("run %s of company %s lost its worker; queued again", run.id, run.company_id)
         _enqueue(run, session=session)
         return True
 
 
-def _looks_dead(run: SyncRun) -> bool:
+def _looks_dead(run: SyncRun, session: Session) -> bool:
     if run.status is RunStatus.RUNNING:
         return not qbo_state().redis.exists(run_lock_key(run.company_id)) and not _queued(run)
-    return run.status is RunStatus.QUEUED and not _job_alive(run.job_id)
+    return run.status is RunStatus.QUEUED and not _job_alive(run.job_id, session)
 
 
 def _queued(run: SyncRun) -> bool:
@@ -207,7 +228,9 @@ def resume_dead_runs() -> int:
     keep a transaction open while the worker is idle)."""
     with Session(qbo_state().db.engine) as session:
         runs = session.scalars(
-            sa.select(SyncRun).where(SyncRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+            sa.select(SyncRun)
+            .where(SyncRun.status.in_([RunStatus.QUEUED, RunStatus.RUNNING]))
+            .order_by(SyncRun.id)  # a chain's earlier run is queued again before its later ones
         ).all()
         return sum(resume_if_dead(run, session) for run in runs)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,66 @@ def test_injected_500_and_503(emu: EmulatorProcess, conn: Connected) -> None:
     with pytest.raises(QuickbooksException) as err2:
         Customer.count(qb=conn.qb)
     assert err2.value.error_code == 10000
+
+
+def test_injected_504_is_a_service_fault_6002(emu: EmulatorProcess, conn: Connected) -> None:
+    emu.inject(conn.realm_id, "504")
+    answer = conn.raw("GET", "query", params={"query": "select * from Item"})
+    assert answer.status_code == 504
+    assert answer.headers["Content-Type"].startswith("application/json")
+    fault = answer.json()["Fault"]
+    assert fault["type"] == "SERVICE"
+    error = fault["Error"][0]
+    assert error["code"] == "6002" and error["Detail"] == "Timeout occurred while proxying request"
+    assert "statusCode=504" in error["Message"]
+    emu.inject(conn.realm_id, "504")
+    with pytest.raises(QuickbooksException) as err:  # a Fault python-quickbooks has no class for
+        Customer.count(qb=conn.qb)
+    assert err.value.error_code == 6002
+
+
+def test_injected_502_is_an_html_bad_gateway(emu: EmulatorProcess, conn: Connected) -> None:
+    emu.inject(conn.realm_id, "502")
+    answer = conn.raw("GET", "query", params={"query": "select * from Item"})
+    assert answer.status_code == 502 and answer.headers["Content-Type"].startswith("text/html")
+    assert "502 Bad Gateway" in answer.text and answer.headers["intuit_tid"]
+    emu.inject(conn.realm_id, "502")
+    with pytest.raises(QuickbooksException) as err:
+        Customer.count(qb=conn.qb)
+    assert err.value.error_code == 10000
+
+
+def test_maintenance_page_is_html_with_status_200(emu: EmulatorProcess, conn: Connected) -> None:
+    """The stricter reading of an unconfirmed status: the page says 200 and is no answer."""
+    emu.inject(conn.realm_id, "maintenance", entity="Customer")
+    answer = conn.raw("POST", "customer", json={"DisplayName": "During Maintenance"})
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("text/html")
+    assert "We'll be back soon" in answer.text
+    assert Customer.count("DisplayName = 'During Maintenance'", qb=conn.qb) == 0  # not written
+    emu.inject(conn.realm_id, "maintenance")
+    with pytest.raises(QuickbooksException) as err:
+        Customer.count(qb=conn.qb)
+    assert err.value.error_code == 10000 and "json" in err.value.message.lower()
+
+
+def test_a_slow_write_beyond_the_timeout_commits_and_its_replay_returns_it_once(
+    emu: EmulatorProcess, conn: Connected
+) -> None:
+    emu.inject(conn.realm_id, "slow", entity="Customer", seconds=1.5)
+    body = {"DisplayName": "Slow But Saved"}
+    headers = {"Authorization": f"Bearer {conn.auth.access_token}", "Accept": "application/json"}
+    params = {"minorversion": "75", "requestid": "slow-1"}
+    with pytest.raises(requests.ReadTimeout):
+        requests.post(conn.url("customer"), params=params, json=body, headers=headers, timeout=0.4)
+    # QuickBooks carries on after the client gave up: the write lands, and the retry with the
+    # same requestid is answered from it instead of writing again.
+    deadline = time.monotonic() + 10
+    while Customer.count("DisplayName = 'Slow But Saved'", qb=conn.qb) == 0:
+        assert time.monotonic() < deadline, "the slow write never landed"
+        time.sleep(0.05)
+    again = conn.raw("POST", "customer", params={"requestid": "slow-1"}, json=body)
+    assert again.status_code == 200 and again.json()["Customer"]["SyncToken"] == "0"
+    assert Customer.count("DisplayName = 'Slow But Saved'", qb=conn.qb) == 1
 
 
 def test_faults_filtered_by_entity(emu: EmulatorProcess, conn: Connected) -> None:

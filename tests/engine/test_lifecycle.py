@@ -339,6 +339,23 @@ def test_5_a_cancelled_sale_restored_is_live_again(shop: Shop) -> None:
     shop.settled()
 
 
+def test_5_a_restored_sale_edited_afterwards_updates_its_new_invoice(shop: Shop) -> None:
+    """The voided invoice keeps the number, so the new one is an allowed duplicate; its later
+    updates carry the same number and must be allowed too (found by the chaos suite)."""
+    sale = _sale(shop.ann, "S1", ("1", "1000.00"))
+    shop.ok()
+    sale.status = "cancelled"
+    shop.ok()
+    sale.status = "sold"
+    shop.ok()
+    sale.lines[0].quantity = Decimal("3")
+    _receipt(sale, "R1", "300.00")
+    shop.ok()
+    (inv,) = shop.live("Invoice", "DocNumber", "S1")
+    assert money(inv["TotalAmt"]) == Decimal("3000.00")
+    shop.settled()
+
+
 def test_6_a_sale_deleted_through_the_orm_is_voided(shop: Shop) -> None:
     _sale(shop.ann, "S1", ("1", "200.00"))
     gone = _sale(shop.ann, "S2", ("1", "1000.00"))

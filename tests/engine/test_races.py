@@ -23,7 +23,7 @@ import requests
 import sqlalchemy as sa
 from flask import Flask
 from qbo_emulator.testing import EmulatorProcess
-from qbo_sync.jobs import queue, resume_dead_runs, run_lock_key, start_sync
+from qbo_sync.jobs import queue, resume_dead_runs, run_lock_key, start_sync, start_sync_all
 from qbo_sync.models import Company, Phase, RunStatus, SyncProfile, SyncRun
 from qbo_sync.state import qbo_state
 from rq import Worker
@@ -389,3 +389,41 @@ def test_a_maintenance_pass_that_saw_the_run_queued_still_resumes_it_after_its_w
         run = _run(run_id)
         assert run.status is RunStatus.SUCCEEDED, run.message
         _assert_books_and_quiet(emu, profile_id, "Roofing")
+
+
+# -- a sync-all chain whose first run lost its worker --------------------------------------
+
+
+def test_the_later_companies_of_a_sync_all_chain_go_on_after_the_first_runs_worker_died(
+    app_ctx: Flask, emulator_port: int, tmp_path: Path
+) -> None:
+    """`qbo sync --all`: Company B's run waits for Company A's job. A's worker dies; A's run is
+    queued again under a new job, so the old job never ends and RQ never releases B's. The next
+    pass must queue B again too, or `--all --wait` waits forever (found by the chaos suite)."""
+    seed(customers=40, seed_value=3, today=TODAY)
+    queue().empty()
+    env = _env(app_ctx, emulator_port)
+    with _emulator(tmp_path, emulator_port, 150) as emu:
+        roofing = connect(emu, "Roofing", "Company A")
+        siding = connect(emu, "Siding", "Company B")
+        ids = {roofing.id: roofing.company_id, siding.id: siding.company_id}
+        started = start_sync_all()
+        assert [new for _, new in started] == [True, True]
+        run_ids = [run.id for run, _ in started]
+        with _workers(env, tmp_path) as workers:
+            first = workers.start(burst=True)
+            realm = emu.realm_ids["Company A"]
+            _until("the worker's first write", lambda: emu.stats(realm)["writes"] > 0, 60)
+            assert first.poll() is None, "the run ended before its worker could be killed"
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=10)
+        _until("the dead run's lock to lapse", lambda: not _lock_held(roofing.company_id), 30)
+        assert resume_dead_runs() == 2, "the later run of the chain was left waiting"
+        work()
+        for run_id in run_ids:
+            run = _run(run_id)
+            assert run.status is RunStatus.SUCCEEDED, run.message
+        for profile_id, company_id in ids.items():
+            company = "Company A" if company_id == roofing.company_id else "Company B"
+            segment = "Roofing" if profile_id == roofing.id else "Siding"
+            check_books(emu, company, _sales(segment))

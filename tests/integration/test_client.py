@@ -239,7 +239,7 @@ def test_lost_response_after_write_is_replayed_once(fresh_emu, client, connected
     assert stats["executed_writes"] == 1 and stats["replays"] == 1
 
 
-@pytest.mark.parametrize("kind", ["500", "503", "drop_before_write"])
+@pytest.mark.parametrize("kind", ["500", "502", "503", "504", "maintenance", "drop_before_write"])
 def test_server_errors_and_drops_are_retried(fresh_emu, client, connected, kind: str) -> None:
     fresh_emu.inject(connected.realm_id, kind, count=2, entity="Customer")
     created = client.create("Customer", to_qbo_customer(customer(f"8{kind}")).body, rid("c"))

@@ -71,6 +71,12 @@ def test_validation_fault_carries_every_fact() -> None:
         (400, fault("5010"), StaleObjectError),
         (500, fault("10000"), RetryableRequestError),
         (503, None, RetryableRequestError),
+        (502, None, RetryableRequestError),
+        (
+            504,
+            {"Fault": {"Error": [{"code": "6002", "Message": "m"}], "type": "SERVICE"}},
+            RetryableRequestError,
+        ),
         (404, None, ValidationError),
         (200, fault("6000"), ValidationError),
     ],

@@ -266,6 +266,8 @@ class Applier:
             return self._customer_clash(w, existing)
         if kind is DocKind.INVOICE and code == "6140" and w.op is OpKind.CREATE:
             return self._number_clash(w)
+        if kind is DocKind.INVOICE and code == "6140" and w.op is OpKind.UPDATE:
+            return self._update_beside_voided(w)
         if kind in (DocKind.ITEM, DocKind.PAYMENT_METHOD) and w.op is OpKind.CREATE:
             return self._existing_list_entry(w, code)
         return None
@@ -433,6 +435,29 @@ class Applier:
                 update.update(Id=w.doc.qbo_id, SyncToken=w.doc.sync_token, sparse=True)
                 return Work(w.doc, OpKind.UPDATE, update, w.op_hash, w.facts, label=w.label)
         return None
+
+    def _update_beside_voided(self, w: Work) -> Work | None:
+        """6140 on an update: a restored sale's invoice shares its number with voided invoices
+        (the one it replaced), as it was created to. Send the update as that create was sent,
+        allowing the duplicate number; a live invoice holding the number is a real clash."""
+        doc_number = str(w.body.get("DocNumber", ""))
+        rows = self.ctx.client.query(
+            f"SELECT * FROM Invoice WHERE DocNumber = {sql_string(doc_number)}"  # noqa: S608
+        )
+        self.ctx.journal.refused(w.doc, w.error)  # type: ignore[arg-type]
+        others = [r for r in rows if str(r.get("Id")) != str(w.doc.qbo_id)]
+        if w.include is not None or not others or not all(_voided(r) for r in others):
+            return None
+        return Work(
+            w.doc,
+            OpKind.UPDATE,
+            w.body,
+            w.op_hash,
+            w.facts,
+            ALLOW_DUPLICATE_NUMBER,
+            w.label,
+            extra=w.extra,
+        )
 
     def _invoices_with_ids(self, ids: list[str]) -> list[SyncDocument]:
         if not ids:
