@@ -39,8 +39,9 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/mypy
 	PYTHONPATH=plugin $(BIN)/lint-imports
 
+# PYTEST_ARGS narrows a run, e.g. PYTEST_ARGS='-m "not conformance"'.
 test: lint
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 # After a change to setup.cfg's requirements: pin the newest compatible versions, with hashes.
 LOCK_FLAGS := --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links
@@ -50,6 +51,8 @@ lock: $(VENV)/.dev-installed
 
 chaos: $(VENV)/.dev-installed
 	CHAOS_TRIALS=$(CHAOS_TRIALS) $(BIN)/pytest tests/chaos -m chaos -s
+	$(BIN)/pytest tests/engine/test_infra_faults.py tests/engine/test_infra_processes.py \
+		tests/engine/test_races.py tests/engine/test_resilience.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
