@@ -107,7 +107,7 @@ class Report:
 
     def write(self, path: Path) -> dict[str, Any]:
         data = self.summary()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # instance/ is private
         path.write_text(json.dumps(data, indent=2) + "\n")
         return data
 
