@@ -107,6 +107,9 @@ def run_demo(port: int, emulator_port: int) -> None:
         "web": [*flask, "run", "--host", "127.0.0.1", "--port", str(port), "--no-reload"],
     }
     procs: dict[str, subprocess.Popen[bytes]] = {}
+    # SIGTERM (a service manager, `timeout`) stops everything as Ctrl-C does, so the embedded
+    # Redis and the children never outlive the demo.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         for name, cmd in specs.items():
             procs[name] = subprocess.Popen(cmd, env=env)
