@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from qbo_emulator.testing import EmulatorProcess
 from qbo_sync.connection import TokenCipher
 from qbo_sync.models import Base as PluginBase
-from qbo_sync.models import Company, RunStatus, SyncRun
+from qbo_sync.models import Company, RunStatus, SyncProfile, SyncRun
 
 from crm.models import db
 from tests.admin_page.apps import fail_revoke, oauth_stats, refresh_works
@@ -177,15 +177,22 @@ def test_no_token_code_or_secret_in_the_logs_or_the_database(
     _secrets_absent([*_issued(emulator), CLIENT_SECRET, basic], logs, _database_text(app))
 
 
-def test_clear_connection_says_so_when_the_revocation_at_intuit_failed(
-    app: Flask, signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
-) -> None:
+def _connected_roofing(
+    app: Flask, signed_in: FlaskClient, emulator: EmulatorProcess
+) -> tuple[SyncProfile, str]:
+    """Roofing connected to Company A through the page, and the refresh token it keeps."""
     profile = create_profile(signed_in, "Roofing")
     connect_via_page(signed_in, emulator, profile, "Company A")
     db.session.refresh(profile)
     assert profile.company is not None and profile.company.refresh_token_enc
     cipher = TokenCipher.from_settings(app.extensions["qbo_sync"].settings)
-    refresh_token = cipher.decrypt(profile.company.refresh_token_enc)
+    return profile, cipher.decrypt(profile.company.refresh_token_enc)
+
+
+def test_clear_connection_says_so_when_the_revocation_at_intuit_failed(
+    app: Flask, signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile, refresh_token = _connected_roofing(app, signed_in, emulator)
     fail_revoke(emulator, status=503)  # Intuit is down for the next revocation
     before = oauth_stats(emulator)
     assert post(signed_in, f"{PAGE}{profile.id}/clear").status_code == 302
@@ -205,12 +212,7 @@ def test_clear_connection_says_so_when_the_revocation_at_intuit_failed(
 def test_clear_connection_revokes_the_grant_when_intuit_answers(
     app: Flask, signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = create_profile(signed_in, "Roofing")
-    connect_via_page(signed_in, emulator, profile, "Company A")
-    db.session.refresh(profile)
-    assert profile.company is not None and profile.company.refresh_token_enc
-    cipher = TokenCipher.from_settings(app.extensions["qbo_sync"].settings)
-    refresh_token = cipher.decrypt(profile.company.refresh_token_enc)
+    profile, refresh_token = _connected_roofing(app, signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/clear")
     html = flashes(signed_in.get(PAGE).get_data(as_text=True))
     assert "Roofing is disconnected from Company A" in html
