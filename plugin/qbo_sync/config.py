@@ -42,6 +42,10 @@ class Settings:
     rate_per_second: int = 10
     batch_per_minute: int = 40
     max_in_flight: int = 4
+    # Emulator only (a benchmark): the emulator's clock runs this many times faster
+    # (`--time-scale`), so the budget's windows, the pause after a 429 and the backoff between
+    # retries shrink by the same factor. Production and sandbox refuse anything but 1.
+    time_scale: float = 1.0
     # Items per batch request (QuickBooks allows at most 30).
     batch_size: int = 30
     # Retries of retryable failures (5xx, timeouts, dropped connections) per call.
@@ -99,6 +103,13 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
         )
     if not 1 <= settings.batch_size <= 30:
         raise ConfigurationError("QBO_SYNC_BATCH_SIZE must be between 1 and 30")
+    if settings.time_scale <= 0:
+        raise ConfigurationError("QBO_SYNC_TIME_SCALE must be positive")
+    if settings.time_scale != 1.0 and settings.environment != "emulator":
+        raise ConfigurationError(
+            "QBO_SYNC_TIME_SCALE speeds up the emulator's clock only: leave it at 1 with "
+            f"QBO_SYNC_ENVIRONMENT={settings.environment}"
+        )
     if settings.oauth_state_seconds < 1:
         raise ConfigurationError("QBO_SYNC_OAUTH_STATE_SECONDS must be at least 1")
     return settings

@@ -124,3 +124,21 @@ def test_the_host_app_refuses_to_start_on_the_emulator_in_production(tmp_path: P
     assert demo.extensions["qbo_sync"].settings.allow_emulator is True
     production = create_app(_host_config(tmp_path, environment="production", allow_emulator="0"))
     assert production.extensions["qbo_sync"].settings.api_base.startswith("https://quickbooks.")
+
+
+def test_a_time_scale_is_only_for_the_emulator_and_shrinks_the_budget_windows_by_it() -> None:
+    for environment in ("production", "sandbox"):
+        with pytest.raises(ConfigurationError, match="TIME_SCALE"):
+            load_settings(
+                {"QBO_SYNC_ENVIRONMENT": environment, "QBO_SYNC_TIME_SCALE": "4"}, NOWHERE
+            )
+    with pytest.raises(ConfigurationError, match="positive"):
+        load_settings({"QBO_SYNC_ENVIRONMENT": "emulator", "QBO_SYNC_TIME_SCALE": "0"}, NOWHERE)
+    settings = load_settings(
+        {"QBO_SYNC_ENVIRONMENT": "emulator", "QBO_SYNC_TIME_SCALE": "4"}, NOWHERE
+    )
+    client = QBOClient(settings, "1", NoTokens(), redis.Redis())  # no call is made
+    assert client.budget.minute_window == pytest.approx(15.0 + 0.05 / 4 * 10)
+    assert client.budget.second_window == pytest.approx(0.25 + 0.05 / 4)
+    assert client.qb.throttle_pause == pytest.approx(15.0)
+    assert load_settings({}, NOWHERE).time_scale == 1.0

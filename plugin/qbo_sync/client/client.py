@@ -85,7 +85,15 @@ class QBOClient:
     ) -> None:
         self.settings = settings
         self.realm_id = realm_id
-        self.budget = budget or Budget(redis_conn, settings, key_prefix=key_prefix, sleep=sleep)
+        scale = settings.time_scale  # 1 but for an emulator whose clock runs faster
+        self.budget = budget or Budget(
+            redis_conn,
+            settings,
+            key_prefix=key_prefix,
+            sleep=sleep,
+            time_scale=scale,
+            margin=0.05 / scale,
+        )
         self.qb = Transport(
             settings,
             realm_id,
@@ -93,9 +101,9 @@ class QBOClient:
             self.budget,
             sleep=sleep,
             session=session,
-            backoff_base=backoff_base,
-            backoff_cap=backoff_cap,
-            throttle_pause=throttle_pause,
+            backoff_base=backoff_base / scale,
+            backoff_cap=backoff_cap / scale,
+            throttle_pause=throttle_pause / scale,
             heartbeat=heartbeat,
         )
 
