@@ -7,6 +7,7 @@ from typing import Any
 
 from .clock import Clock
 from .errors import dumps, loads
+from .keys import unique_key
 
 Doc = dict[str, Any]
 
@@ -55,6 +56,17 @@ class Repo:
             (self.realm_id, kind),
         ).fetchall()
         return [self.doc_of(r) for r in rows if see_all or (kind, str(r["id"])) not in self.hidden]
+
+    def holders(self, key: str, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
+        """(kind, Id) of the entities, not deleted, hidden ones too, whose uniqueness key is
+        `key` (keys.py), in the order of `kinds`, then by Id."""
+        rows = self.conn.execute(
+            "SELECT kind, id FROM entities WHERE realm_id=? AND unique_key=? "
+            "AND status != 'Deleted'",
+            (self.realm_id, key),
+        ).fetchall()
+        found = [(str(r["kind"]), str(r["id"])) for r in rows if r["kind"] in kinds]
+        return sorted(found, key=lambda k: (kinds.index(k[0]), int(k[1])))
 
     def for_customer(self, kind: str, customer_id: str) -> list[Doc]:
         rows = self.conn.execute(
@@ -107,10 +119,11 @@ class Repo:
 
     def _write(self, kind: str, doc: Doc, status: str) -> None:
         self.conn.execute(
-            "INSERT INTO entities (realm_id, kind, id, status, customer_id, updated_epoch, body) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (realm_id, kind, id) DO UPDATE SET "
-            "status=excluded.status, customer_id=excluded.customer_id, "
-            "updated_epoch=excluded.updated_epoch, body=excluded.body",
+            "INSERT INTO entities (realm_id, kind, id, status, customer_id, updated_epoch, body, "
+            "unique_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (realm_id, kind, id) DO "
+            "UPDATE SET status=excluded.status, customer_id=excluded.customer_id, "
+            "updated_epoch=excluded.updated_epoch, body=excluded.body, "
+            "unique_key=excluded.unique_key",
             (
                 self.realm_id,
                 kind,
@@ -119,6 +132,7 @@ class Repo:
                 customer_of(doc),
                 self.clock.now(),
                 dumps(doc),
+                unique_key(kind, doc),
             ),
         )
 

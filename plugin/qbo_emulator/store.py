@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from .errors import loads
+from .keys import unique_key
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS clients (
@@ -30,7 +33,7 @@ CREATE TABLE IF NOT EXISTS access_tokens (
 CREATE TABLE IF NOT EXISTS entities (
     realm_id TEXT NOT NULL, kind TEXT NOT NULL, id INTEGER NOT NULL,
     status TEXT NOT NULL DEFAULT '', customer_id TEXT, updated_epoch REAL NOT NULL,
-    body TEXT NOT NULL, PRIMARY KEY (realm_id, kind, id));
+    body TEXT NOT NULL, unique_key TEXT, PRIMARY KEY (realm_id, kind, id));
 CREATE INDEX IF NOT EXISTS entities_customer ON entities (realm_id, customer_id);
 CREATE TABLE IF NOT EXISTS sequences (
     realm_id TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
@@ -56,6 +59,7 @@ class Store:
         conn.execute("PRAGMA journal_mode=WAL")
         with self._write_lock:
             conn.executescript(SCHEMA)
+            _add_unique_keys(conn)
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -101,3 +105,18 @@ class Store:
             yield conn
         finally:
             conn.execute("COMMIT")
+
+
+def _add_unique_keys(conn: sqlite3.Connection) -> None:
+    """Give a file made by an earlier version its entities' uniqueness keys, then the index."""
+    columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(entities)")}
+    if "unique_key" not in columns:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ALTER TABLE entities ADD COLUMN unique_key TEXT")
+        rows = conn.execute("SELECT realm_id, kind, id, body FROM entities").fetchall()
+        conn.executemany(
+            "UPDATE entities SET unique_key=? WHERE realm_id=? AND kind=? AND id=?",
+            [(unique_key(r[1], loads(r[3])), r[0], r[1], r[2]) for r in rows],
+        )
+        conn.execute("COMMIT")
+    conn.execute("CREATE INDEX IF NOT EXISTS entities_unique ON entities (realm_id, unique_key)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -77,6 +78,39 @@ def test_realms_and_data_survive_restarts(kit: type[Kit], tmp_path: Path) -> Non
         link = kit.connect(second)
         found = link.raw("GET", "query", params={"query": "select * from Customer"}).json()
         assert [c["DisplayName"] for c in found["QueryResponse"]["Customer"]] == ["Persistent Co"]
+
+
+def test_a_file_of_an_earlier_version_keeps_its_names_and_numbers_unique(
+    kit: type[Kit], tmp_path: Path
+) -> None:
+    """Uniqueness is an indexed key per entity now; a file written before that is given the
+    keys of what it holds when the emulator opens it."""
+    with kit.start_emulator(tmp_path) as first:
+        link = kit.connect(first)
+        customer = link.raw("POST", "customer", json={"DisplayName": "Old  Timer"}).json()
+        body = {
+            "CustomerRef": {"value": customer["Customer"]["Id"]},
+            "DocNumber": "INV-7",
+            "Line": [
+                {
+                    "Amount": 10,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+                }
+            ],
+        }
+        assert link.raw("POST", "invoice", json=body).status_code == 200
+    with sqlite3.connect(tmp_path / "emu.db") as db:  # as an earlier version left it
+        db.execute("DROP INDEX entities_unique")
+        db.execute("ALTER TABLE entities DROP COLUMN unique_key")
+    db.close()
+    with kit.start_emulator(tmp_path) as second:
+        link = kit.connect(second)
+        name = link.raw("POST", "customer", json={"DisplayName": "old timer"})
+        assert name.status_code == 400 and "6240" in name.text
+        number = link.raw("POST", "invoice", json={**body, "DocNumber": "inv-7"})
+        assert number.status_code == 400 and "6140" in number.text
+        assert link.raw("POST", "customer", json={"DisplayName": "New Timer"}).status_code == 200
 
 
 def test_two_servers_share_one_database(kit: type[Kit], tmp_path: Path) -> None:

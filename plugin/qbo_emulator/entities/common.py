@@ -83,10 +83,6 @@ def check_email(doc: Doc, field: str = "PrimaryEmailAddr") -> None:
             )
 
 
-def norm_name(value: str) -> str:
-    return " ".join(value.split()).casefold()
-
-
 def money(value: Any, element: str, default: Decimal | None = None) -> Decimal:
     if value is None or value == "":
         if default is not None:
