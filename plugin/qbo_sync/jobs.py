@@ -88,6 +88,7 @@ def _sync_company(session: Session, run_id: int) -> dict[str, Any]:
             }
             job.save_meta()
 
+    engine = st.db.engine  # now: the writer's sending threads have no app context
     try:
         run = execute_run(
             session,
@@ -95,7 +96,7 @@ def _sync_company(session: Session, run_id: int) -> dict[str, Any]:
             st.source,
             run_id,
             st.redis,
-            lambda: Session(st.db.engine),
+            lambda: Session(engine),
             heartbeat=heartbeat,
         )
         return _summary(run)

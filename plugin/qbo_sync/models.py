@@ -310,6 +310,9 @@ class SyncDocument(TimestampMixin, Base):
     op_include: Mapped[str | None] = mapped_column(sa.String(40))
     op_batch_id: Mapped[str | None] = mapped_column(sa.String(50))
     op_bid: Mapped[str | None] = mapped_column(sa.String(10))
+    # Sent as a single request (journaled before it went); with no batch id either, the
+    # operation was never sent and may go in a batch when resent.
+    op_single: Mapped[bool | None]
     op_run_id: Mapped[int | None]
     status: Mapped[RecordStatus] = enum_column(RecordStatus, default=RecordStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)

@@ -217,7 +217,8 @@ def use_company(session: Session, profile: SyncProfile, company: Company) -> Non
 def client_for(company: Company) -> QBOClient:
     st = qbo_state()
     db = st.db
-    tokens = CompanyTokens(lambda: Session(db.engine), company.id, st.settings, st.redis)
+    engine = db.engine
+    tokens = CompanyTokens(lambda: Session(engine), company.id, st.settings, st.redis)
     return QBOClient(st.settings, company.realm_id, tokens, st.redis)
 
 

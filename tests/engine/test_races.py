@@ -248,10 +248,12 @@ def test_two_runs_of_one_company_with_a_lapsed_lock_never_write_twice(
     customers, with more batches of the same send behind it; or the first after the run reached
     its sales); a click resumes the run in another worker while the first job still waits. The
     newer job takes the company's fence and carries the run on; the older one stops before its
-    next write and leaves the run to the newer one."""
+    next write and leaves the run to the newer one. One request at a time, so the hung request
+    holds the run's own thread, which beats the lock (with several in flight, that thread beats
+    while it waits for them, and a slow request costs no lock)."""
     seed(customers=40, seed_value=7, today=TODAY)
     queue().empty()
-    env = _env(app_ctx, emulator_port, run_lock_seconds="1")
+    env = _env(app_ctx, emulator_port, run_lock_seconds="1", max_in_flight="1")
     with _emulator(tmp_path, emulator_port, 0) as emu:
         realm = emu.realm_ids["Company A"]
         # What one clean run of these books writes: the same CRM into Company B, undisturbed.

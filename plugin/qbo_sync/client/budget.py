@@ -62,13 +62,26 @@ end
 
 local wait = full(KEYS[1], per_sec, sec_w)
 if wait then return {0, tostring(wait), 'per_second'} end
-wait = full(KEYS[1], per_min, min_w)
+local min_limit = per_min
+if not is_batch and ARGV[12] == '1' then
+  -- a single beside batch work: leave the window room for the batches it still allows
+  local batches = redis.call('ZCOUNT', KEYS[2], '(' .. (now - min_w), '+inf')
+  min_limit = per_min - math.max(0, batch_min - batches)
+end
+wait = full(KEYS[1], min_limit, min_w)
 if wait then return {0, tostring(wait), 'per_minute'} end
 if is_batch then
   wait = full(KEYS[2], batch_min, min_w)
   if wait then return {0, tostring(wait), 'batch_per_minute'} end
 end
 
+if ARGV[11] == '1' then  -- a peek: there is room; how many calls of the kind fit now
+  local room = per_min - redis.call('ZCOUNT', KEYS[1], '(' .. (now - min_w), '+inf')
+  if is_batch then
+    room = math.min(room, batch_min - redis.call('ZCOUNT', KEYS[2], '(' .. (now - min_w), '+inf'))
+  end
+  return {1, tostring(room), 'ok'}
+end
 redis.call('ZADD', KEYS[1], now, id)
 redis.call('PEXPIRE', KEYS[1], math.ceil(min_w * 1000) + 1000)
 if is_batch then
@@ -150,9 +163,31 @@ class Budget:
         base = f"{self._prefix}:budget:{{{realm_id}}}"
         return [f"{base}:req", f"{base}:batch", f"{base}:lease", f"{base}:pause"]
 
-    def try_acquire(self, realm_id: str, is_batch: bool = False) -> tuple[Lease | None, float, str]:
-        """One attempt: (lease, 0, "ok") or (None, seconds to wait, why)."""
+    def try_acquire(
+        self, realm_id: str, is_batch: bool = False, batch_room: bool = False
+    ) -> tuple[Lease | None, float, str]:
+        """One attempt: (lease, 0, "ok") or (None, seconds to wait, why).
+
+        `batch_room`: a single request that leaves the minute's window room for the batches
+        the batch limit still allows in it (so singles beside batch work never crowd it out)."""
         lease_id = uuid.uuid4().hex
+        ok, wait, reason = self._run(realm_id, lease_id, is_batch, peek=False, room=batch_room)
+        if ok:
+            return Lease(realm_id, lease_id, is_batch, 0.0), 0.0, reason
+        return None, wait, reason
+
+    def room(self, realm_id: str, is_batch: bool = False) -> tuple[float, int]:
+        """(seconds until a call would be admitted, 0 when at once; how many calls of the
+        kind the minute's windows still hold now). Takes nothing.
+
+        The writer asks this to choose between a batch and single requests: while the batch
+        window is full, singles keep the rest of the budget busy."""
+        ok, value, _why = self._run(realm_id, "peek", is_batch, peek=True)
+        return (0.0, int(value)) if ok else (value, 0)
+
+    def _run(
+        self, realm_id: str, lease_id: str, is_batch: bool, *, peek: bool, room: bool = False
+    ) -> tuple[bool, float, str]:
         ok, wait, why = self._acquire(
             keys=self.keys(realm_id),
             args=[
@@ -166,18 +201,18 @@ class Budget:
                 self.second_window,
                 self.minute_window,
                 self.poll,
+                "1" if peek else "0",
+                "1" if room else "0",
             ],
         )
         reason = why.decode() if isinstance(why, bytes) else str(why)
-        if int(ok) == 1:
-            return Lease(realm_id, lease_id, is_batch, 0.0), 0.0, reason
-        return None, max(float(wait), 0.0), reason
+        return int(ok) == 1, max(float(wait), 0.0), reason
 
-    def acquire(self, realm_id: str, is_batch: bool = False) -> Lease:
+    def acquire(self, realm_id: str, is_batch: bool = False, batch_room: bool = False) -> Lease:
         """Block (sleeping what the script says, plus a little jitter) until a call is allowed."""
         waited = 0.0
         while True:
-            lease, wait, why = self.try_acquire(realm_id, is_batch)
+            lease, wait, why = self.try_acquire(realm_id, is_batch, batch_room)
             if lease is not None:
                 with self._stats_lock:
                     self.stats.acquired += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -106,6 +107,15 @@ class QBOClient:
             throttle_pause=throttle_pause / scale,
             heartbeat=heartbeat,
         )
+
+    def leaving_batch_room(self) -> AbstractContextManager[None]:
+        """Single requests sent inside (on this thread) leave the minute's window room for the
+        batches QuickBooks still allows in it: for singles sent beside batch work."""
+        return self.qb.leaving_batch_room()
+
+    def heartbeat(self) -> None:
+        """The run's sign of life (on the run's own thread; elsewhere nothing)."""
+        self.qb.heartbeat()
 
     @property
     def stats(self) -> ClientStats:

@@ -13,7 +13,8 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -79,8 +80,11 @@ class Transport(QuickBooks):  # type: ignore[misc]
         heartbeat: Callable[[], None] | None = None,
     ) -> None:
         self.company_id = realm_id
-        # Called before every request, so a run's lock follows its requests, not its chunks.
-        self.heartbeat = heartbeat or (lambda: None)
+        # Called before every request, so a run's lock follows its requests, not its chunks;
+        # only on the thread that made the client (the run's): the writer's sending threads
+        # leave it to that thread, which beats while it waits for them.
+        self._heartbeat = heartbeat or (lambda: None)
+        self._owner = threading.get_ident()
         self.throttle_pause = throttle_pause
         self.minorversion = settings.minor_version
         self.api_url_v3 = self.sandbox_api_url_v3 = settings.api_base.rstrip("/")
@@ -96,6 +100,19 @@ class Transport(QuickBooks):  # type: ignore[misc]
         self._last = threading.local()  # this thread's last reply, for batch item errors
         params = inspect.signature(tokens.refresh_now).parameters
         self._refresh_takes_rejected = "rejected" in params
+
+    @contextmanager
+    def leaving_batch_room(self) -> Iterator[None]:
+        """This thread's single requests leave the minute's window room for batches."""
+        self._last.batch_room = True
+        try:
+            yield
+        finally:
+            self._last.batch_room = False
+
+    def heartbeat(self) -> None:
+        if threading.get_ident() == self._owner:
+            self._heartbeat()
 
     # -- python-quickbooks hooks -------------------------------------------------------------
 
@@ -238,10 +255,13 @@ class Transport(QuickBooks):  # type: ignore[misc]
             "Content-Type": content_type,
             "User-Agent": "qbo_sync (python-quickbooks)",
         }
-        lease = self.budget.acquire(self.company_id, is_batch)
+        lease = self.budget.acquire(
+            self.company_id, is_batch, batch_room=getattr(self._last, "batch_room", False)
+        )
         counts = {"requests": 1, "batches": int(is_batch)}
         counts["writes" if kind == "write" else "reads"] = 1
         self._count(**counts)
+        began = time.monotonic()
         try:
             response = self.http.request(
                 method,
@@ -263,7 +283,13 @@ class Transport(QuickBooks):  # type: ignore[misc]
             ) from exc
         finally:
             self.budget.release(lease)
+            self._last.seconds = time.monotonic() - began
         return self._parse(response, request_id, what, token)
+
+    @property
+    def last_seconds(self) -> float | None:
+        """How long this thread's last request took on the wire (budget waits left out)."""
+        return getattr(self._last, "seconds", None)
 
     @property
     def last_intuit_tid(self) -> str | None:

@@ -191,7 +191,7 @@ class Journal:
         doc.op_hash = op_hash
         doc.op_facts = facts
         doc.op_include = include
-        doc.op_batch_id = doc.op_bid = None
+        doc.op_batch_id = doc.op_bid = doc.op_single = None
         doc.op_run_id = self.run_id
         doc.op_request_id = operation_request_id(
             self.realm_id, doc.kind.value, doc.local_id, op.value, doc.generation
@@ -223,7 +223,7 @@ class Journal:
 
     def _clear_op(self, doc: SyncDocument) -> None:
         doc.op_kind = doc.op_body = doc.op_hash = doc.op_facts = doc.op_include = None
-        doc.op_request_id = doc.op_batch_id = doc.op_bid = None
+        doc.op_request_id = doc.op_batch_id = doc.op_bid = doc.op_single = None
         doc.op_run_id = None
 
     def _settle(self, doc: SyncDocument, status: RecordStatus) -> None:

@@ -1,0 +1,55 @@
+"""The writer keeps QuickBooks' pipe full: batches while the company's batch window has room,
+single requests beside them once it is full, several in flight at once, and every one of
+them journaled before it goes. What lands in QuickBooks is still exactly the CRM's books, and
+a second run writes nothing.
+
+The worker is a real `flask qbo worker` process with a budget of only two batches a minute, so
+one run meets the full batch window and has to go on with singles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from qbo_sync.jobs import queue, start_sync
+
+from crm.models import Customer, Receipt, db
+from crm.seed import seed
+from tests.engine.conftest import TODAY, connect
+from tests.engine.test_races import (
+    _assert_books_and_quiet,
+    _emulator,
+    _env,
+    _run,
+    _workers,
+)
+
+
+def test_once_the_batch_window_is_full_the_rest_goes_alone_beside_it_and_lands_once(
+    app_ctx: Flask, emulator_port: int, tmp_path: Path
+) -> None:
+    seed(customers=40, seed_value=5, today=TODAY)
+    queue().empty()
+    env = _env(app_ctx, emulator_port, batch_per_minute="2", batch_size="10", max_in_flight="4")
+    with _emulator(tmp_path, emulator_port, 20) as emu:
+        realm = emu.realm_ids["Company A"]
+        profile = connect(emu, None, "Company A")
+        profile_id = profile.id
+        run, _ = start_sync(profile)
+        with _workers(env, tmp_path) as workers:
+            assert workers.start(burst=True).wait(timeout=120) == 0
+        done = _run(run.id)
+        assert done.status.value == "succeeded", done.message
+        stats = emu.stats(realm)
+        by_entity = stats["by_entity"]
+        # The run took well under a minute: the budget's two batches, then everything alone.
+        assert by_entity.get("batch", 0) == 2, by_entity
+        customers = db.session.query(Customer).count()
+        assert by_entity.get("Customer", 0) >= customers - 2 * 10
+        assert by_entity.get("Invoice", 0) > 0 and by_entity.get("Payment", 0) > 0
+        assert done.stats is not None and done.stats["throttled"] == 0
+        assert stats["throttled"] == 0
+        assert db.session.query(Receipt).count() > 0
+        _assert_books_and_quiet(
+            emu, profile_id, "Windows & Doors", "Roofing", "Siding", "Bath Remodel"
+        )
