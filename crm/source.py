@@ -21,7 +21,7 @@ from qbo_sync.source import (
     SegmentRecord,
 )
 from sqlalchemy import event
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from .models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, db
 
@@ -33,11 +33,12 @@ def _ids(values: Iterable[str]) -> list[int]:
 
 
 def _rows_in_chunks(ids: Iterable[str], query: Callable[[list[int]], Any]) -> Iterator[Any]:
-    """Rows for many ids, 500 ids per query, each chunk in its own short session."""
+    """Plain rows (column selects, no ORM objects) for many ids, 500 ids per query, each chunk
+    in its own short session."""
     values = _ids(ids)
     for start in range(0, len(values), 500):
         with Session(db.engine) as session:
-            rows = session.scalars(query(values[start : start + 500])).all()
+            rows = session.execute(query(values[start : start + 500])).all()
         yield from rows
 
 
@@ -107,49 +108,96 @@ class CRMSourceAdapter:
         chunk_size: int = 500,
         with_lines: bool = True,
     ) -> Iterator[SaleRecord]:
-        query = sa.select(Sale)
-        if with_lines:
-            query = query.options(selectinload(Sale.lines).selectinload(SaleLine.product))
-        query = self._in_scope(query, segment_key, sold_after, sale_ids)
+        """Sales in id order, `chunk_size` per query, read as plain rows (no ORM objects: a
+        run reads every sale it maintains, each time)."""
+        query = self._in_scope(
+            sa.select(
+                Sale.id,
+                Sale.number,
+                Sale.customer_id,
+                Sale.market_segment_id,
+                Sale.sold_on,
+                Sale.status,
+                Sale.updated_at,
+            ),
+            segment_key,
+            sold_after,
+            sale_ids,
+        )
         last_id = 0
         while True:
             with Session(db.engine) as session:  # one short session per chunk: memory stays flat
-                chunk = [
-                    self._sale(sale, with_lines)
-                    for sale in session.scalars(
-                        query.where(Sale.id > last_id).order_by(Sale.id).limit(chunk_size)
-                    )
-                ]
-            if not chunk:
-                return
-            yield from chunk
-            last_id = int(chunk[-1].id)
-
-    def _sale(self, sale: Sale, with_lines: bool = True) -> SaleRecord:
-        return SaleRecord(
-            id=str(sale.id),
-            number=sale.number,
-            customer_id=str(sale.customer_id),
-            segment_key=None if sale.market_segment_id is None else str(sale.market_segment_id),
-            sold_on=sale.sold_on,
-            status=sale.status,
-            lines=tuple(
-                SaleLineRecord(
-                    product_id=str(line.product_id),
-                    product_name=line.product.name,
-                    description=line.description,
-                    quantity=line.quantity,
-                    unit_price=line.unit_price,
+                rows = session.execute(
+                    query.where(Sale.id > last_id).order_by(Sale.id).limit(chunk_size)
+                ).all()
+                lines = self._lines(session, [r.id for r in rows]) if with_lines else {}
+            yield from (
+                SaleRecord(
+                    id=str(r.id),
+                    number=r.number,
+                    customer_id=str(r.customer_id),
+                    segment_key=None if r.market_segment_id is None else str(r.market_segment_id),
+                    sold_on=r.sold_on,
+                    status=r.status,
+                    lines=tuple(lines.get(r.id, ())),
+                    updated_at=r.updated_at,
                 )
-                for line in (sale.lines if with_lines else ())
-            ),
-            updated_at=sale.updated_at,
+                for r in rows
+            )
+            if len(rows) < chunk_size:
+                return
+            last_id = int(rows[-1].id)
+
+    @staticmethod
+    def _lines(session: Session, sale_ids: list[int]) -> dict[int, list[SaleLineRecord]]:
+        found: dict[int, list[SaleLineRecord]] = {}
+        if not sale_ids:
+            return found
+        rows = session.execute(
+            sa.select(
+                SaleLine.sale_id,
+                SaleLine.product_id,
+                Product.name,
+                SaleLine.description,
+                SaleLine.quantity,
+                SaleLine.unit_price,
+            )
+            .join(Product, Product.id == SaleLine.product_id)
+            .where(SaleLine.sale_id.in_(sale_ids))
+            .order_by(SaleLine.sale_id, SaleLine.id)
         )
+        for sale_id, product_id, name, description, quantity, unit_price in rows:
+            found.setdefault(sale_id, []).append(
+                SaleLineRecord(
+                    product_id=str(product_id),
+                    product_name=name,
+                    description=description,
+                    quantity=quantity,
+                    unit_price=unit_price,
+                )
+            )
+        return found
 
     def customers(self, ids: Iterable[str]) -> Iterator[CustomerRecord]:
         for c in _rows_in_chunks(
             ids,
-            lambda chunk: sa.select(Customer).where(Customer.id.in_(chunk)).order_by(Customer.id),
+            lambda chunk: (
+                sa.select(
+                    Customer.id,
+                    Customer.first_name,
+                    Customer.last_name,
+                    Customer.company_name,
+                    Customer.email,
+                    Customer.phone,
+                    Customer.alt_phone,
+                    Customer.street,
+                    Customer.city,
+                    Customer.state,
+                    Customer.postal_code,
+                )
+                .where(Customer.id.in_(chunk))
+                .order_by(Customer.id)
+            ),
         ):
             yield CustomerRecord(
                 id=str(c.id),
@@ -169,7 +217,16 @@ class CRMSourceAdapter:
         for r in _rows_in_chunks(
             sale_ids,
             lambda chunk: (
-                sa.select(Receipt)
+                sa.select(
+                    Receipt.id,
+                    Receipt.number,
+                    Receipt.kind,
+                    Receipt.customer_id,
+                    Receipt.sale_id,
+                    Receipt.received_on,
+                    Receipt.payment_method,
+                    Receipt.amount,
+                )
                 .where(Receipt.sale_id.in_(chunk))
                 .order_by(Receipt.received_on, Receipt.id)
             ),

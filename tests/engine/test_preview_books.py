@@ -116,9 +116,13 @@ def test_the_books_check_compares_every_customers_balance(
     start_sync(profile)
     work()
     runner = crm.test_cli_runner()
+    realm = emulator.realm_ids["Company A"]
+    before = int(emulator.stats(realm)["reads"])
     agreed = runner.invoke(args=["qbo", "reconcile", "--segment", "Roofing"])
     assert agreed.exit_code == 0, agreed.output
     assert "agree with the CRM" in agreed.output
+    # One read per 1,000 customers and nothing more: the balances of its few dozen customers.
+    assert int(emulator.stats(realm)["reads"]) - before == 1
 
     # The bookkeeper records a payment by hand in QuickBooks: that customer's books differ.
     sale = next(s for s in _roofing() if s.status == "sold" and s.balance_due > 50)

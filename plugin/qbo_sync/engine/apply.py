@@ -80,9 +80,14 @@ class Applier:
             self.stage([op for op in ops if op.stage == stage], docs)
 
     def stage(self, ops: Sequence[PlannedOp], docs: Docs) -> None:
+        unknown: dict[DocKind, set[str]] = defaultdict(set)
         for op in ops:
             if op.key not in docs:
-                docs[op.key] = self.ctx.journal.get_or_new(op.kind, op.local_id)
+                unknown[op.kind].add(op.local_id)
+        for kind, local_ids in unknown.items():  # one query per kind, not one per document
+            found = self.ctx.journal.load(kind, local_ids)
+            for local_id in sorted(local_ids):
+                docs[(kind, local_id)] = found.get(local_id) or self.ctx.journal.new(kind, local_id)
         tokens = self._fresh_tokens(
             docs[op.key]
             for op in ops

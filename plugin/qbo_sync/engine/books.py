@@ -2,7 +2,8 @@
 
 What the CRM says a customer owes in a company is the sum, over the sales the company holds,
 of each sale's amount less its receipts and adjustments (negative when overpaid). QuickBooks'
-side is the Customer's Balance, read in pages of a thousand (one read per 1,000 customers).
+side is the Balance of the company's customers, asked for by Id a thousand at a time: one read
+per 1,000 customers, and nothing else is read.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from decimal import Decimal
 import redis
 from sqlalchemy.orm import Session
 
+from ..client import QBOClient, sql_string
+from ..client.client import PAGE_SIZE
 from ..config import Settings
 from ..models import Company, DocKind, SyncRun
 from ..source import CRMSource
@@ -64,7 +67,9 @@ def books_check(
     """Compare every customer's balance in the company; writes nothing anywhere."""
     run = SyncRun(company=company, company_id=company.id, id=0)
     client = make_client(settings, company, redis_conn, session_factory)
-    ctx = build_context(session, settings, source, run, client, company.fence, preview=True)
+    ctx = build_context(
+        session, settings, source, run, client, company.fence, preview=True, amounts_only=True
+    )
     ctx.journal.dry = True
     try:
         scope = company_scope(session, company)
@@ -81,10 +86,8 @@ def books_check(
         docs = ctx.journal.load(DocKind.CUSTOMER, owed)
         ours = {doc.qbo_id: doc for doc in ctx.journal.load_all(DocKind.CUSTOMER) if doc.qbo_id}
         names = {c.id: f"{c.first_name} {c.last_name}".strip() for c in source.customers(owed)}
-        balances = {
-            str(c["Id"]): Decimal(str(c.get("Balance", "0"))).quantize(CENT)
-            for c in client.query_all("Customer", "Active IN (true, false)")
-        }
+        asked = {str(d.qbo_id) for d in docs.values() if d.qbo_id} | set(ours)
+        balances = _balances(client, asked)
     finally:
         session.rollback()
     differences: list[Difference] = []
@@ -103,3 +106,19 @@ def books_check(
                 Difference(doc.local_id, name, Decimal("0.00"), balances[qbo_id], qbo_id)
             )
     return BooksReport(company.label, len(owed), differences, client.stats.as_dict()["reads"])
+
+
+def _balances(client: QBOClient, qbo_ids: set[str]) -> dict[str, Decimal]:
+    """The balances of these QuickBooks customers (inactive ones too): one read per 1,000,
+    asked by Id, so no page is read only to find that it is the last."""
+    out: dict[str, Decimal] = {}
+    ordered = sorted(qbo_ids, key=lambda i: (len(i), i))
+    for start in range(0, len(ordered), PAGE_SIZE):
+        listed = ", ".join(sql_string(i) for i in ordered[start : start + PAGE_SIZE])
+        rows = client.query(
+            f"SELECT * FROM Customer WHERE Id IN ({listed}) "  # noqa: S608 - quoted ids
+            f"AND Active IN (true, false) MAXRESULTS {PAGE_SIZE}"
+        )
+        for c in rows:
+            out[str(c["Id"])] = Decimal(str(c.get("Balance", "0"))).quantize(CENT)
+    return out

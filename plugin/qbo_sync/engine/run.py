@@ -40,6 +40,7 @@ from ..source import CRMSource
 from .applier_types import Counts
 from .apply import Applier
 from .context import RunContext, close_date_of, resolve_accounts
+from .desired import Accounts
 from .journal import Journal, RunSuperseded, take_fence
 from .lists import sync_customers, sync_items
 from .planner import PlannedOp, Stage
@@ -127,13 +128,19 @@ def _sale_pass(
     stages: tuple[Stage, ...],
     counts: Counts,
     expected: dict[str, tuple[str, Decimal, Decimal]] | None = None,
+    quiet: set[str] | None = None,
 ) -> None:
+    """One pass over the sales, chunk by chunk. `quiet` collects the sales of chunks whose
+    plan holds nothing at all (the first pass): the second pass leaves them out, as nothing
+    the first pass did can give them work (it touched none of their documents)."""
     applier.counts = counts
     for start in range(0, len(sale_ids), CHUNK):
         part = sale_ids[start : start + CHUNK]
         chunk = load_chunk(ctx, scope, part)
         ensure_lists(ctx, applier, chunk, counts)
         plan_chunk(ctx, chunk)
+        if quiet is not None and not chunk.ops:
+            quiet.update(part)
         ops = [op for op in chunk.ops if op.stage in stages]
         if ctx.preview:
             applier.previewed.extend(ops)
@@ -205,11 +212,13 @@ def run_phases(ctx: RunContext, applier: Applier) -> list[str]:
     with phase(ctx, Phase.ITEMS, len(products)) as counts:
         applier.counts = counts
         sync_items(ctx, applier, sorted(products), [], counts)
+    quiet: set[str] = set()
     with phase(ctx, Phase.SALES, len(sale_ids)) as counts:
-        _sale_pass(ctx, applier, scope, sale_ids, FIRST_PASS, counts)
+        _sale_pass(ctx, applier, scope, sale_ids, FIRST_PASS, counts, quiet=quiet)
     expected: dict[str, tuple[str, Decimal, Decimal]] = {}
-    with phase(ctx, Phase.RECEIPTS, len(sale_ids)) as counts:
-        _sale_pass(ctx, applier, scope, sale_ids, SECOND_PASS, counts, expected)
+    busy = [s for s in sale_ids if s not in quiet]
+    with phase(ctx, Phase.RECEIPTS, len(busy)) as counts:
+        _sale_pass(ctx, applier, scope, busy, SECOND_PASS, counts, expected)
     if ctx.preview or not expected:
         return []
     return verify_invoices(ctx.client, expected)
@@ -224,13 +233,22 @@ def build_context(
     fence: int,
     *,
     preview: bool = False,
+    amounts_only: bool = False,
 ) -> RunContext:
+    """The run's context; `amounts_only` (the books check, which builds no body to send)
+    reads neither the chart of accounts nor the closing date."""
     company = run.company
     profiles = list(company.profiles)
     if not profiles:
         raise ConnectionProblem("No profile is connected to this QuickBooks company.")
-    chart = list(client.query_all("Account"))
-    accounts = {p.id: resolve_accounts(p, chart) for p in profiles}
+    if amounts_only:
+        accounts = {
+            p.id: Accounts(p.ar_account_id, p.income_account_id or "", p.deposit_account_id)
+            for p in profiles
+        }
+    else:
+        chart = list(client.query_all("Account"))
+        accounts = {p.id: resolve_accounts(p, chart) for p in profiles}
     journal = Journal(session, company.id, company.realm_id, run.id, fence)
     ctx = RunContext(
         session=session,
@@ -241,11 +259,12 @@ def build_context(
         run=run,
         client=client,
         journal=journal,
-        writer=Writer(journal, client, settings.batch_size),
+        writer=Writer(journal, client, settings.batch_size, settings.max_in_flight),
         accounts=accounts,
         preview=preview,
     )
-    ctx.close_date = close_date_of(client.preferences())
+    if not amounts_only:
+        ctx.close_date = close_date_of(client.preferences())
     return ctx
 
 
@@ -279,7 +298,30 @@ def execute_run(
     *,
     heartbeat: Callable[[], None] = lambda: None,
 ) -> SyncRun:
-    """Run the phases; the run row ends with its status, message and request statistics."""
+    """Run the phases; the run row ends with its status, message and request statistics.
+
+    The run's rows are its own while it holds the company's fence (a newer run makes every
+    later commit fail), so a commit does not expire them: no row is read again after each of
+    the run's hundreds of commits."""
+    keep = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        return _execute_run(
+            session, settings, source, run_id, redis_conn, session_factory, heartbeat
+        )
+    finally:
+        session.expire_on_commit = keep
+
+
+def _execute_run(
+    session: Session,
+    settings: Settings,
+    source: CRMSource,
+    run_id: int,
+    redis_conn: redis.Redis,
+    session_factory: Callable[[], Session],
+    heartbeat: Callable[[], None],
+) -> SyncRun:
     run = session.get(SyncRun, run_id)
     if run is None:
         raise ValueError(f"run {run_id} does not exist")
