@@ -19,8 +19,10 @@ from tests.engine.conftest import TODAY, connect
 from tests.engine.test_races import (
     _assert_books_and_quiet,
     _emulator,
+    _ended,
     _env,
     _run,
+    _until,
     _workers,
 )
 
@@ -53,3 +55,28 @@ def test_once_the_batch_window_is_full_the_rest_goes_alone_beside_it_and_lands_o
         _assert_books_and_quiet(
             emu, profile_id, "Windows & Doors", "Roofing", "Siding", "Bath Remodel"
         )
+
+
+def test_a_request_slower_than_the_run_lock_costs_no_lock_while_others_are_out(
+    app_ctx: Flask, emulator_port: int, tmp_path: Path
+) -> None:
+    """A batch hangs in QuickBooks three times longer than the run's lock lives. The run's
+    thread, waiting for its sending threads, keeps beating: no second worker takes the run up
+    (it is resumed only when silent), and everything is written once."""
+    seed(customers=30, seed_value=9, today=TODAY)
+    queue().empty()
+    env = _env(app_ctx, emulator_port, run_lock_seconds="1", max_in_flight="4")
+    with _emulator(tmp_path, emulator_port, 0) as emu:
+        realm = emu.realm_ids["Company A"]
+        profile = connect(emu, "Roofing", "Company A")
+        profile_id = profile.id
+        with _workers(env, tmp_path) as workers:
+            both = [workers.start(), workers.start()]  # the second one would resume a silent run
+            _until("two idle workers", lambda: all(workers.idle(w) for w in both), 30)
+            emu.inject(realm, "slow", count=1, entity="batch", seconds=3.0)
+            run, _ = start_sync(profile)
+            done = _until("the run to end", lambda: _ended(run.id), 90)
+        assert done.status.value == "succeeded", done.message
+        assert done.attempts == 1  # never taken for dead, never resumed
+        assert int(emu.stats(realm)["replays"]) == 0
+        _assert_books_and_quiet(emu, profile_id, "Roofing")
