@@ -243,10 +243,22 @@ def compare(actual: Any, op: str, literal: Literal) -> bool:
     )
 
 
+def _candidates(repo: Repo, query: Query) -> list[Doc]:
+    """The docs the WHERE clause can match: those named by `Id = x` / `Id IN (...)` (an index
+    probe), else every doc of the entity. Only when every property is known without looking
+    at stored docs, so the 4001 check below answers as a full scan would."""
+    names = [c[0] for c in query.where] + [o[0] for o in query.order]
+    if all(is_queryable(query.entity, name, set()) for name in names):
+        for name, op, values in query.where:
+            if name == "Id" and op in ("=", "IN"):
+                return repo.some(query.entity, [str(v) for v in values])
+    return repo.all(query.entity)
+
+
 def run(repo: Repo, text: str, stamp: str) -> dict[str, Any]:
     """Execute a query; returns the QueryResponse envelope."""
     query = Parser(text).parse()
-    docs = repo.all(query.entity)
+    docs = _candidates(repo, query)
     seen = {key for doc in docs for key in doc}
     for name in [c[0] for c in query.where] + [o[0] for o in query.order]:
         if not is_queryable(query.entity, name, seen):

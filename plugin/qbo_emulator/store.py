@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from .repo import lookup_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,8 +33,9 @@ CREATE TABLE IF NOT EXISTS access_tokens (
 CREATE TABLE IF NOT EXISTS entities (
     realm_id TEXT NOT NULL, kind TEXT NOT NULL, id INTEGER NOT NULL,
     status TEXT NOT NULL DEFAULT '', customer_id TEXT, updated_epoch REAL NOT NULL,
-    body TEXT NOT NULL, PRIMARY KEY (realm_id, kind, id));
+    body TEXT NOT NULL, lookup TEXT, PRIMARY KEY (realm_id, kind, id));
 CREATE INDEX IF NOT EXISTS entities_customer ON entities (realm_id, customer_id);
+CREATE INDEX IF NOT EXISTS entities_lookup ON entities (realm_id, lookup);
 CREATE TABLE IF NOT EXISTS sequences (
     realm_id TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (realm_id, name));
@@ -55,6 +59,7 @@ class Store:
         conn = self.connection()
         conn.execute("PRAGMA journal_mode=WAL")
         with self._write_lock:
+            _add_lookup_column(conn)
             conn.executescript(SCHEMA)
 
     def connection(self) -> sqlite3.Connection:
@@ -101,3 +106,21 @@ class Store:
             yield conn
         finally:
             conn.execute("COMMIT")
+
+
+def _add_lookup_column(conn: sqlite3.Connection) -> None:
+    """A database from an emulator before the `lookup` column gets it, filled from the bodies."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(entities)")}
+    if not columns or "lookup" in columns:
+        return  # a new database (SCHEMA creates it whole) or one that has it
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ALTER TABLE entities ADD COLUMN lookup TEXT")
+    rows = conn.execute("SELECT realm_id, kind, id, body FROM entities").fetchall()
+    for realm_id, kind, entity_id, body in rows:
+        key = lookup_key(str(kind), json.loads(body))
+        if key is not None:
+            conn.execute(
+                "UPDATE entities SET lookup=? WHERE realm_id=? AND kind=? AND id=?",
+                (key, realm_id, kind, entity_id),
+            )
+    conn.execute("COMMIT")

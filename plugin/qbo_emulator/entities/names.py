@@ -55,20 +55,10 @@ DUPLICATE_DETAIL = (
 
 def check_unique_name(repo: Repo, kind: str, doc: Doc, name: str) -> None:
     """6240 when any customer, vendor or employee (inactive too) uses the name."""
-    wanted = norm_name(name)
-    for other_kind in NAME_KINDS:
-        rows = repo.conn.execute(
-            "SELECT id, body FROM entities WHERE realm_id=? AND kind=? AND status != 'Deleted'",
-            (repo.realm_id, other_kind),
-        ).fetchall()
-        for row in rows:
-            if other_kind == kind and str(row["id"]) == str(doc.get("Id")):
-                continue
-            if '"DisplayName"' not in row["body"]:
-                continue
-            other = repo.doc_of(row)
-            if norm_name(str(other.get("DisplayName", ""))) == wanted:
-                raise ApiFault("6240", f"{DUPLICATE_DETAIL} Id={row['id']}", "DisplayName")
+    for other_kind, other_id in repo.holders(NAME_KINDS, norm_name(name)):
+        if other_kind == kind and other_id == str(doc.get("Id")):
+            continue
+        raise ApiFault("6240", f"{DUPLICATE_DETAIL} Id={other_id}", "DisplayName")
 
 
 def assign_address_ids(repo: Repo, doc: Doc, fields: tuple[str, ...]) -> None:

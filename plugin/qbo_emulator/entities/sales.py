@@ -217,24 +217,20 @@ class SalesRules(Rules):
         doc["DocNumber"] = number
         if opts.allow_duplicate_docnum:
             return
-        for other in repo.all(self.kind, see_all=True):
-            if (
-                other["Id"] != doc.get("Id")
-                and str(other.get("DocNumber", "")).casefold() == number.casefold()
-            ):
+        for _kind, other_id in repo.holders((self.kind,), number.casefold()):
+            if other_id != str(doc.get("Id")):
                 raise ApiFault(
                     "6140",
                     "Duplicate Document Number Error : You must specify a different number. "
                     f"This number has already been used. DocNumber={number} is assigned to "
-                    f"TxnType={self.kind} with TxnId={other['Id']}",
+                    f"TxnType={self.kind} with TxnId={other_id}",
                     "DocNumber",
                 )
 
     def _next_number(self, repo: Repo) -> str:
-        used = {str(d.get("DocNumber", "")).casefold() for d in repo.all(self.kind, see_all=True)}
         while True:
             candidate = str(repo.next_value(f"doc:{self.kind}", FIRST_DOC_NUMBER))
-            if candidate.casefold() not in used:
+            if not repo.holders((self.kind,), candidate.casefold()):
                 return candidate
 
     def after(self, repo: Repo, doc: Doc | None, old: Doc | None) -> None:
