@@ -114,6 +114,7 @@ class Stack:
     redis_url: str
     time_scale: float
     limits: bool
+    services: Services
     profile_dir: Path | None = None
     workers: list[Worker] = field(default_factory=list)
 
@@ -185,6 +186,19 @@ class Stack:
             worker.stop()
 
 
+class ProfiledEmulator(EmulatorProcess):
+    """The emulator with each request profiled (bench.emuprof), written to `out` at exit."""
+
+    def __init__(self, out: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.out = out
+
+    def command(self) -> list[str]:
+        base = super().command()
+        assert base[1:3] == ["-m", "qbo_emulator"], base
+        return [base[0], "-m", "bench.emuprof", str(self.out), *base[3:]]
+
+
 class Services:
     """What every scenario shares: one embedded Redis, a results folder, the options."""
 
@@ -193,6 +207,13 @@ class Services:
         self.profile_dir = profile_dir
         self.redis = EmbeddedRedis(work / "redis" / "redis.db")
         self._count = 0
+        self._startup: WorkerResult | None = None
+
+    def startup(self, stack: Stack) -> WorkerResult:
+        """A burst worker with nothing to do (measured once): its start-up CPU and memory."""
+        if self._startup is None:
+            self._startup = stack.start_worker("idle").wait(120)
+        return self._startup
 
     def stop(self) -> None:
         self.redis.stop()
@@ -216,7 +237,14 @@ class Services:
         import redis
 
         redis.Redis.from_url(self.redis.url).flushall()
-        emu = EmulatorProcess(
+        emu_class: Any = EmulatorProcess
+        extra: dict[str, Any] = {}
+        if self.profile_dir is not None:
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            emu_class = ProfiledEmulator
+            extra["out"] = self.profile_dir / f"emulator-{self._count:02d}-{name}.prof"
+        emu = emu_class(
+            **extra,
             db_path=folder / "emu.db",
             clients=[(CLIENT_ID, CLIENT_SECRET, REDIRECT_URI)],
             control=True,
@@ -246,7 +274,9 @@ class Services:
                 },
                 instance_path=folder / "instance",
             )
-            stack = Stack(folder, emu, app, self.redis.url, time_scale, limits, self.profile_dir)
+            stack = Stack(
+                folder, emu, app, self.redis.url, time_scale, limits, self, self.profile_dir
+            )
             with app.app_context():
                 from flask_migrate import upgrade  # type: ignore[import-untyped]
 

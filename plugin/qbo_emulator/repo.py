@@ -75,7 +75,7 @@ class Repo:
 
     def some(self, kind: str, ids: list[str]) -> list[Doc]:
         """The kind's entities among `ids` (visible, not deleted), in Id order."""
-        wanted = sorted({int(i) for i in (str(x).strip() for x in ids) if i.isdigit()})
+        wanted = sorted({int(i) for i in ids if i.isdigit()})
         out: list[Doc] = []
         for start in range(0, len(wanted), 500):
             part = wanted[start : start + 500]

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS entities (
     realm_id TEXT NOT NULL, kind TEXT NOT NULL, id INTEGER NOT NULL,
     status TEXT NOT NULL DEFAULT '', customer_id TEXT, updated_epoch REAL NOT NULL,
     body TEXT NOT NULL, lookup TEXT, PRIMARY KEY (realm_id, kind, id));
-CREATE INDEX IF NOT EXISTS entities_customer ON entities (realm_id, customer_id);
+DROP INDEX IF EXISTS entities_customer;
+CREATE INDEX IF NOT EXISTS entities_customer_kind ON entities (realm_id, customer_id, kind);
 CREATE INDEX IF NOT EXISTS entities_lookup ON entities (realm_id, lookup);
 CREATE TABLE IF NOT EXISTS sequences (
     realm_id TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
