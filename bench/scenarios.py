@@ -70,6 +70,7 @@ class CatchUp:
     job_seconds: float  # from queueing the runs until the last worker exited
     emulator_cpu_seconds: float
     startup_cpu_seconds: float  # of one worker doing nothing (left out of its CPU use)
+    limits: bool
 
     @property
     def worker_run_cpu(self) -> float:
@@ -140,17 +141,36 @@ def sync(stack: Stack, companies: list[str], workers: int = 1, label: str = "wor
         c: {k: after[c].get(k, 0) - before[c].get(k, 0) for k in WRITTEN_KINDS} for c in companies
     }
     emulator = {c: stack.emu.stats(stack.realm(c)) for c in companies}
-    return CatchUp(runs, results, emulator, written, job_seconds, emu_cpu, startup)
+    return CatchUp(runs, results, emulator, written, job_seconds, emu_cpu, startup, stack.limits)
 
 
-def bound_by(c: CatchUp, ratio_to_ceiling: float | None, workers: int = 1) -> str:
+def batches_per_qbo_minute(c: CatchUp, scale: float) -> float:
+    minutes = c.run_seconds * scale / 60
+    batches = sum(int(s.get("by_entity", {}).get("batch", 0)) for s in c.emulator.values())
+    return batches / len(c.emulator) / minutes if minutes else 0.0
+
+
+def bound_by(
+    c: CatchUp, ratio_to_ceiling: float | None, workers: int = 1, scale: float = 1.0
+) -> str:
     """What limited the figure, from the evidence: CPU use of the worker(s) and of the emulator
     (2 cores in all), and how near the run came to QuickBooks' ceiling."""
     wall = max(c.run_seconds, 1e-9)
     worker_util = c.worker_run_cpu / wall
     emu_util = c.emulator_cpu_seconds / wall
-    parts = [f"worker CPU {worker_util:.0%} of a core", f"emulator CPU {emu_util:.0%}"]
-    if ratio_to_ceiling is not None and ratio_to_ceiling >= 0.85:
+    batch_rate = batches_per_qbo_minute(c, scale) if c.limits else 0.0
+    parts = [
+        f"worker CPU {worker_util:.0%} of a core",
+        f"emulator CPU {emu_util:.0%}",
+        f"{batch_rate:.1f} batches per QBO minute per company",
+    ]
+    if batch_rate >= 0.9 * BATCH_PER_MINUTE:
+        verdict = (
+            f"QuickBooks' batch limit ({BATCH_PER_MINUTE} batches a minute per company): the "
+            "writer sends (almost) only batches, so the other "
+            f"{PER_MINUTE - BATCH_PER_MINUTE} requests a minute go unused"
+        )
+    elif ratio_to_ceiling is not None and ratio_to_ceiling >= 0.85:
         verdict = "QuickBooks' limits (near the ceiling)"
     elif worker_util + emu_util >= 1.7:
         verdict = "CPU (both cores busy)"
@@ -160,6 +180,11 @@ def bound_by(c: CatchUp, ratio_to_ceiling: float | None, workers: int = 1) -> st
         verdict = "the emulator's CPU"
     elif c.total("throttled_429"):
         verdict = "QuickBooks' limits (429s answered)"
+    elif worker_util + emu_util >= 0.85 * workers:
+        verdict = (
+            "CPU in series: the worker's, then the emulator's handling of each request "
+            "(the writer waits for every reply before it goes on)"
+        )
     else:
         verdict = "latency: requests one after another (the writer waits for each reply)"
     return f"{verdict}; {', '.join(parts)}"
@@ -230,7 +255,8 @@ def throughput(services: Services, shape: Shape, opts: Options) -> dict[str, Any
             out["crm"] = made
             out["time_scale"] = opts.time_scale
             out["latency_ms"] = opts.latency_ms
-            out["bound_by"] = bound_by(c, out["ratio_to_ceiling"])
+            out["bound_by"] = bound_by(c, out["ratio_to_ceiling"], scale=opts.time_scale)
+            out["batches_per_qbo_minute"] = round(batches_per_qbo_minute(c, opts.time_scale), 2)
             return out
 
     return median_of(3, one, "entities_per_qbo_minute", opts)
@@ -267,7 +293,8 @@ def scale_out(
                 "worker_cpu_seconds": round(sum(w.cpu_seconds for w in c.workers), 2),
                 "emulator_cpu_seconds": round(c.emulator_cpu_seconds, 2),
                 "emulator_ms_per_request": c.emulator_ms_per_request,
-                "bound_by": bound_by(c, None, workers=3),
+                "bound_by": bound_by(c, None, workers=3, scale=opts.time_scale),
+                "batches_per_qbo_minute": round(batches_per_qbo_minute(c, opts.time_scale), 2),
             }
 
     return median_of(3, one, "entities_per_qbo_minute", opts)
@@ -383,6 +410,12 @@ def noop_resync(stack: Stack, opts: Options) -> dict[str, Any]:
         "client_stats": run.stats,
         "emulator_ms_per_request": c.emulator_ms_per_request,
         "worker_cpu_seconds": round(c.workers[0].cpu_seconds, 2),
+        "bound_by": (
+            f"the worker's CPU: {c.worker_run_cpu:.1f} s of CPU (start-up left out) in a "
+            f"{c.run_seconds:.1f} s run of {c.total('requests')} requests"
+            if c.worker_run_cpu > 0.5 * c.run_seconds
+            else f"latency: {c.total('requests')} requests of {opts.latency_ms:.0f} ms"
+        ),
     }
 
 

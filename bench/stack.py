@@ -290,6 +290,8 @@ class Services:
 
                     db.session.remove()
                     db.engine.dispose()
+                if stack.emu is not emu:  # a scenario served the same books again
+                    stack.emu.stop()
             emu.stop()
 
 

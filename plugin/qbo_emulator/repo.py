@@ -99,7 +99,8 @@ class Repo:
 
     def for_customer(self, kind: str, customer_id: str) -> list[Doc]:
         rows = self.conn.execute(
-            "SELECT id, body FROM entities WHERE realm_id=? AND kind=? AND customer_id=? "
+            "SELECT id, body FROM entities INDEXED BY entities_customer_kind "
+            "WHERE realm_id=? AND kind=? AND customer_id=? "
             "AND status != 'Deleted' ORDER BY id",
             (self.realm_id, kind, customer_id),
         ).fetchall()
