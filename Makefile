@@ -1,10 +1,11 @@
 # The two commands: `make demo` runs the product on its embedded defaults, `make test` tests it.
 # `make chaos` runs the whole chaos suite (`make test` runs its short pass).
+# `make bench` measures the sync against QuickBooks' limits (not part of `make test`).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint install lock clean chaos
+.PHONY: demo test lint install lock clean chaos bench
 
 # Kill trials of `make chaos` (every fault kind is injected too); CHAOS_SEED=n replays a run.
 CHAOS_TRIALS ?= 20
@@ -53,6 +54,11 @@ chaos: $(VENV)/.dev-installed
 	CHAOS_TRIALS=$(CHAOS_TRIALS) $(BIN)/pytest tests/chaos -m chaos -s
 	$(BIN)/pytest tests/engine/test_infra_faults.py tests/engine/test_infra_processes.py \
 		tests/engine/test_races.py tests/engine/test_resilience.py
+
+# Throughput, the python-quickbooks baseline, no-op run, books check, scale, scale-out (< 10 min);
+# prints a table and writes bench/results/latest.json. BENCH_ARGS='--only throughput' narrows it.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -11,7 +11,7 @@ from . import tokens
 from .errors import ApiFault, dumps, fault_body, gateway_body, proxy_timeout, throttle_fault
 from .operations import Call, execute
 from .repo import Repo
-from .state import DROP_KEY, Emulator, emulator
+from .state import DROP_KEY, SLEPT_KEY, Emulator, emulator
 
 blueprint = Blueprint("qbo_api", __name__, url_prefix="/v3/company/<realm_id>")
 JSON_TYPE = "application/json;charset=UTF-8"
@@ -55,6 +55,7 @@ def _fault(emu: Emulator, fault: ApiFault) -> Response:
 @blueprint.route("/<path:path>", methods=["GET", "POST", "PUT", "DELETE"])
 def dispatch(realm_id: str, path: str) -> Response:
     emu = emulator()
+    started = time.perf_counter()
     call = Call(
         method=request.method,
         segments=[s for s in path.split("/") if s],
@@ -66,7 +67,8 @@ def dispatch(realm_id: str, path: str) -> Response:
     response = _handle(emu, realm_id, call, entity)
     if realm_id in emu.realms.values():
         status = "dropped" if request.environ.get(DROP_KEY) else str(response.status_code)
-        emu.stats.record(realm_id, call.method, entity, status, call.is_write)
+        spent = time.perf_counter() - started - request.environ.get(SLEPT_KEY, 0.0)
+        emu.stats.record(realm_id, call.method, entity, status, call.is_write, max(spent, 0.0))
     return response
 
 
@@ -93,7 +95,9 @@ def _handle(emu: Emulator, realm_id: str, call: Call, entity: str) -> Response:
 
 def _admitted(emu: Emulator, realm_id: str, call: Call, entity: str) -> Response:
     if emu.latency_ms:
+        slept = time.perf_counter()
         emu.clock.sleep(emu.latency_ms / 1000.0)
+        request.environ[SLEPT_KEY] = time.perf_counter() - slept
     injected = emu.faults.take(realm_id, entity, call.is_write)
     lose_after = False
     if injected is not None:
@@ -114,7 +118,11 @@ def _admitted(emu: Emulator, realm_id: str, call: Call, entity: str) -> Response
         if injected.kind == "504":
             return _fault(emu, proxy_timeout())
         if injected.kind == "slow":
+            slept = time.perf_counter()
             time.sleep(injected.seconds)
+            request.environ[SLEPT_KEY] = (
+                request.environ.get(SLEPT_KEY, 0.0) + time.perf_counter() - slept
+            )
         if injected.kind == "drop_before_write":
             return _drop(emu, realm_id)
         lose_after = injected.kind == "lose_response_after_write"

@@ -47,14 +47,22 @@ def create_app(
     latency_ms: float = 0,
     time_scale: float = 1.0,
     control: bool = False,
+    limits: bool = True,
+    companies: int = 2,
 ) -> Flask:
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
     store = Store(db_path)
-    emu = Emulator(store=store, clock=Clock(time_scale), latency_ms=latency_ms, control=control)
+    emu = Emulator(
+        store=store,
+        clock=Clock(time_scale),
+        latency_ms=latency_ms,
+        control=control,
+        limits=limits,
+    )
     for client_id, secret, redirect_uri in clients:
         register_client(store, client_id, secret, redirect_uri)
-    emu.realms = ensure_companies(store, emu.clock)
+    emu.realms = ensure_companies(store, emu.clock, companies)
     app.extensions[EXTENSION_KEY] = emu
     app.register_blueprint(oauth.blueprint)
     app.register_blueprint(api.blueprint)

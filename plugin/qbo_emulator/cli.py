@@ -32,6 +32,18 @@ def _parse_client(value: str) -> tuple[str, str, str]:
 @click.option("--latency-ms", default=0.0, show_default=True, type=float)
 @click.option("--time-scale", default=1.0, show_default=True, type=float)
 @click.option("--control", is_flag=True, help="Enable the /_emulator/ control API")
+@click.option(
+    "--no-limits",
+    is_flag=True,
+    help="Turn QBO's throttle off (no 429s, no in-flight cap): for scale benchmarks only",
+)
+@click.option(
+    "--companies",
+    default=2,
+    show_default=True,
+    type=click.IntRange(1, 26),
+    help="Companies to offer (Company A, B, C, ...); never fewer than the two defaults",
+)
 def emulator_command(
     host: str,
     port: int,
@@ -40,6 +52,8 @@ def emulator_command(
     latency_ms: float,
     time_scale: float,
     control: bool,
+    no_limits: bool,
+    companies: int,
 ) -> None:
     """Run the local QuickBooks Online + Intuit OAuth emulator."""
     if time_scale <= 0:
@@ -51,6 +65,8 @@ def emulator_command(
         latency_ms=latency_ms,
         time_scale=time_scale,
         control=control,
+        limits=not no_limits,
+        companies=companies,
     )
     with app.app_context():
         emu = emulator()

@@ -83,6 +83,19 @@ def stats() -> Response:
     return jsonify(emulator().stats.snapshot(_realm(request.args.get("realmId"))))
 
 
+@blueprint.get("/entities")
+def entity_counts() -> Response:
+    """How many live (not deleted) entities of each kind the company holds."""
+    realm = _realm(request.args.get("realmId"))
+    with emulator().store.read() as conn:
+        rows = conn.execute(
+            "SELECT kind, COUNT(*) AS n FROM entities WHERE realm_id=? AND status != 'Deleted' "
+            "GROUP BY kind ORDER BY kind",
+            (realm,),
+        ).fetchall()
+    return jsonify({str(r["kind"]): int(r["n"]) for r in rows})
+
+
 @blueprint.post("/stats/reset")
 def reset_stats() -> Response:
     body = _body()

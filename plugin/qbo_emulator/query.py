@@ -243,10 +243,29 @@ def compare(actual: Any, op: str, literal: Literal) -> bool:
     )
 
 
+def _candidates(repo: Repo, query: Query) -> tuple[list[Doc], int | None]:
+    """The docs the WHERE clause can match, and the clause already applied (or None): those
+    named by `Id = x` / `Id IN (...)` (an index probe; Ids written as the emulator writes them,
+    digits without leading zeros), else every doc of the entity. Only when every property is
+    known without looking at stored docs, so the 4001 check answers as a full scan would."""
+    names = [c[0] for c in query.where] + [o[0] for o in query.order]
+    if all(is_queryable(query.entity, name, set()) for name in names):
+        for n, (name, op, values) in enumerate(query.where):
+            ids = [v for v in values if isinstance(v, str)]
+            if (
+                name == "Id"
+                and op in ("=", "IN")
+                and len(ids) == len(values)
+                and all(i.isdigit() and str(int(i)) == i for i in ids)
+            ):
+                return repo.some(query.entity, ids), n
+    return repo.all(query.entity), None
+
+
 def run(repo: Repo, text: str, stamp: str) -> dict[str, Any]:
     """Execute a query; returns the QueryResponse envelope."""
     query = Parser(text).parse()
-    docs = repo.all(query.entity)
+    docs, applied = _candidates(repo, query)
     seen = {key for doc in docs for key in doc}
     for name in [c[0] for c in query.where] + [o[0] for o in query.order]:
         if not is_queryable(query.entity, name, seen):
@@ -257,8 +276,9 @@ def run(repo: Repo, text: str, stamp: str) -> dict[str, Any]:
             )
     if query.entity in NAME_LISTS and not any(c[0] == "Active" for c in query.where):
         docs = [d for d in docs if d.get("Active") is not False]
-    for name, op, values in query.where:
-        docs = [d for d in docs if any(compare(value_at(d, name), op, v) for v in values)]
+    for n, (name, op, values) in enumerate(query.where):
+        if n != applied:
+            docs = [d for d in docs if any(compare(value_at(d, name), op, v) for v in values)]
     for name, desc in reversed(query.order):
 
         def sort_key(doc: Doc, path: str = name) -> tuple[int, Any]:

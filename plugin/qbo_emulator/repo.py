@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
 from .clock import Clock
 from .errors import dumps, loads
-from .keys import unique_key
 
 Doc = dict[str, Any]
+NAME_KINDS = ("Customer", "Vendor", "Employee")  # one DisplayName space (entities.common)
+NUMBERED_KINDS = ("Invoice", "CreditMemo")  # DocNumber unique per kind
+
+
+def norm_name(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+def lookup_key(kind: str, doc: Doc) -> str | None:
+    """The indexed `lookup` column: what uniqueness rules compare (a DisplayName, normalised,
+    or a DocNumber, casefolded), so a check is one index probe instead of a scan."""
+    if kind in NAME_KINDS and doc.get("DisplayName"):
+        return norm_name(str(doc["DisplayName"]))
+    if kind in NUMBERED_KINDS and doc.get("DocNumber"):
+        return str(doc["DocNumber"]).casefold()
+    return None
 
 
 def customer_of(doc: Doc) -> str | None:
@@ -57,20 +73,34 @@ class Repo:
         ).fetchall()
         return [self.doc_of(r) for r in rows if see_all or (kind, str(r["id"])) not in self.hidden]
 
-    def holders(self, key: str, kinds: tuple[str, ...]) -> list[tuple[str, str]]:
-        """(kind, Id) of the entities, not deleted, hidden ones too, whose uniqueness key is
-        `key` (keys.py), in the order of `kinds`, then by Id."""
+    def some(self, kind: str, ids: list[str]) -> list[Doc]:
+        """The kind's entities among `ids` (visible, not deleted), in Id order."""
+        wanted = sorted({int(i) for i in ids if i.isdigit()})
+        out: list[Doc] = []
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            rows = self.conn.execute(
+                "SELECT id, body FROM entities WHERE realm_id=? AND kind=? "
+                "AND status != 'Deleted' AND id IN (SELECT value FROM json_each(?)) ORDER BY id",
+                (self.realm_id, kind, json.dumps(part)),
+            ).fetchall()
+            out += [self.doc_of(r) for r in rows if (kind, str(r["id"])) not in self.hidden]
+        return out
+
+    def holders(self, kinds: tuple[str, ...], key: str) -> list[tuple[str, str]]:
+        """(kind, Id) of every live entity of `kinds` whose lookup key is `key` (hidden ones
+        too: a name or number taken earlier in a batch is taken)."""
         rows = self.conn.execute(
-            "SELECT kind, id FROM entities WHERE realm_id=? AND unique_key=? "
-            "AND status != 'Deleted'",
-            (self.realm_id, key),
+            "SELECT kind, id FROM entities WHERE realm_id=? AND lookup=? "
+            "AND status != 'Deleted' AND kind IN (SELECT value FROM json_each(?)) ORDER BY id",
+            (self.realm_id, key, json.dumps(list(kinds))),
         ).fetchall()
-        found = [(str(r["kind"]), str(r["id"])) for r in rows if r["kind"] in kinds]
-        return sorted(found, key=lambda k: (kinds.index(k[0]), int(k[1])))
+        return [(str(r["kind"]), str(r["id"])) for r in rows]
 
     def for_customer(self, kind: str, customer_id: str) -> list[Doc]:
         rows = self.conn.execute(
-            "SELECT id, body FROM entities WHERE realm_id=? AND kind=? AND customer_id=? "
+            "SELECT id, body FROM entities INDEXED BY entities_customer_kind "
+            "WHERE realm_id=? AND kind=? AND customer_id=? "
             "AND status != 'Deleted' ORDER BY id",
             (self.realm_id, kind, customer_id),
         ).fetchall()
@@ -119,11 +149,11 @@ class Repo:
 
     def _write(self, kind: str, doc: Doc, status: str) -> None:
         self.conn.execute(
-            "INSERT INTO entities (realm_id, kind, id, status, customer_id, updated_epoch, body, "
-            "unique_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (realm_id, kind, id) DO "
-            "UPDATE SET status=excluded.status, customer_id=excluded.customer_id, "
-            "updated_epoch=excluded.updated_epoch, body=excluded.body, "
-            "unique_key=excluded.unique_key",
+            "INSERT INTO entities "
+            "(realm_id, kind, id, status, customer_id, updated_epoch, body, lookup) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (realm_id, kind, id) DO UPDATE SET "
+            "status=excluded.status, customer_id=excluded.customer_id, "
+            "updated_epoch=excluded.updated_epoch, body=excluded.body, lookup=excluded.lookup",
             (
                 self.realm_id,
                 kind,
@@ -132,7 +162,7 @@ class Repo:
                 customer_of(doc),
                 self.clock.now(),
                 dumps(doc),
-                unique_key(kind, doc),
+                lookup_key(kind, doc),
             ),
         )
 

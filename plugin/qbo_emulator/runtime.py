@@ -26,8 +26,9 @@ WRITE_ONLY_KINDS = ("drop_before_write", "lose_response_after_write")
 class Throttle:
     """QBO's limits on sliding windows of emulator time; only admitted requests are counted."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, enabled: bool = True) -> None:
         self.clock = clock
+        self.enabled = enabled  # off (`--no-limits`): every request is admitted, none counted
         self.limits = {
             "realm_minute": (500, 60.0),
             "app_second": (10, 1.0),
@@ -47,6 +48,8 @@ class Throttle:
 
     def admit(self, realm: str, client: str, is_batch: bool) -> bool:
         """Count the request if every window has room and fewer than 10 are in flight."""
+        if not self.enabled:
+            return True
         now = self.clock.now()
         keys: list[tuple[tuple[str, ...], str]] = [
             (("realm", realm), "realm_minute"),
@@ -68,6 +71,8 @@ class Throttle:
             return True
 
     def release(self, realm: str, client: str) -> None:
+        if not self.enabled:
+            return
         with self._lock:
             self._inflight[(realm, client)] -= 1
 
@@ -125,9 +130,21 @@ class Stats:
         self._lock = threading.Lock()
         self._data: dict[str, dict[str, Counter[str]]] = defaultdict(lambda: defaultdict(Counter))
 
-    def record(self, realm: str, method: str, entity: str, status: str, is_write: bool) -> None:
+    def record(
+        self,
+        realm: str,
+        method: str,
+        entity: str,
+        status: str,
+        is_write: bool,
+        handler_seconds: float = 0.0,
+    ) -> None:
+        """Count one request; `handler_seconds` is the time spent handling it, without the
+        injected latency (or an injected slow reply)."""
         with self._lock:
             data = self._data[realm]
+            data["handler_us"]["total"] += round(handler_seconds * 1e6)
+            data["handler_us"][entity] += round(handler_seconds * 1e6)
             data["total"]["requests"] += 1
             data["by_method"][method] += 1
             data["by_entity"][entity] += 1
@@ -146,12 +163,21 @@ class Stats:
         with self._lock:
             data = self._data[realm]
             events = data["events"]
+            handled = data["total"]["requests"]
+            handler_ms = data["handler_us"]["total"] / 1000
             return {
                 "realmId": realm,
                 "requests": data["total"]["requests"],
                 "reads": data["kind"]["reads"],
                 "writes": data["kind"]["writes"],
                 "throttled": data["total"]["throttled"],
+                "throttled_429": data["by_status"]["429"],
+                "handled": handled,
+                "handler_ms_total": round(handler_ms, 3),
+                "handler_ms_per_request": round(handler_ms / handled, 3) if handled else 0.0,
+                "handler_ms_by_entity": {
+                    k: round(v / 1000, 3) for k, v in data["handler_us"].items() if k != "total"
+                },
                 "executed_writes": events["executed_writes"],
                 "replays": events["replays"],
                 "dropped": events["dropped"],

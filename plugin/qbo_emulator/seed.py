@@ -9,7 +9,7 @@ from .entities.preferences import default_preferences, fill_defaults
 from .repo import Doc, Repo
 from .store import Store
 
-COMPANIES = ("Company A", "Company B")
+COMPANIES = ("Company A", "Company B")  # the default; `--companies N` adds C, D, ...
 DEMO_REDIRECT_URI = "http://127.0.0.1:5000/admin/qbo/callback"
 
 # (Name, AccountType, AccountSubType, Classification)
@@ -67,12 +67,19 @@ def realm_ids(store: Store) -> dict[str, str]:
     return {str(r["name"]): str(r["realm_id"]) for r in rows}
 
 
-def ensure_companies(store: Store, clock: Clock) -> dict[str, str]:
+def company_names(count: int = len(COMPANIES)) -> tuple[str, ...]:
+    """Company A, Company B, ... (at least the two defaults, at most 26)."""
+    if not 1 <= count <= 26:
+        raise ValueError("between 1 and 26 companies")
+    return tuple(f"Company {chr(ord('A') + i)}" for i in range(max(count, len(COMPANIES))))
+
+
+def ensure_companies(store: Store, clock: Clock, count: int = len(COMPANIES)) -> dict[str, str]:
     """Create the companies on first start; realm ids stay stable for the database file."""
     with store.write() as conn:
         rows = conn.execute("SELECT name, realm_id FROM realms").fetchall()
         existing = {str(r["name"]): str(r["realm_id"]) for r in rows}
-        for position, name in enumerate(COMPANIES):
+        for position, name in enumerate(company_names(count)):
             if name in existing:
                 _upgrade(Repo(conn, existing[name], clock), name)
                 continue

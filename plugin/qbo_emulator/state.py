@@ -14,6 +14,7 @@ from .store import Store
 EXTENSION_KEY = "qbo_emulator"
 DROP_KEY = "qbo_emulator.drop"
 DEFAULT_DB = Path("instance") / "qbo_emulator.db"
+SLEPT_KEY = "qbo_emulator.slept"  # seconds a request slept on purpose (latency, slow fault)
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Emulator:
     clock: Clock
     latency_ms: float = 0.0
     control: bool = False
+    limits: bool = True  # QBO's throttle (off: `--no-limits`, for the benchmark's scale runs)
     batch_limit: int = 30
     throttle: Throttle = field(init=False)
     faults: FaultQueue = field(default_factory=FaultQueue)
@@ -31,7 +33,7 @@ class Emulator:
     realms: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.throttle = Throttle(self.clock)
+        self.throttle = Throttle(self.clock, enabled=self.limits)
 
 
 def emulator() -> Emulator:

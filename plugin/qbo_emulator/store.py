@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import loads
-from .keys import unique_key
+from .repo import lookup_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -33,8 +33,10 @@ CREATE TABLE IF NOT EXISTS access_tokens (
 CREATE TABLE IF NOT EXISTS entities (
     realm_id TEXT NOT NULL, kind TEXT NOT NULL, id INTEGER NOT NULL,
     status TEXT NOT NULL DEFAULT '', customer_id TEXT, updated_epoch REAL NOT NULL,
-    body TEXT NOT NULL, unique_key TEXT, PRIMARY KEY (realm_id, kind, id));
-CREATE INDEX IF NOT EXISTS entities_customer ON entities (realm_id, customer_id);
+    body TEXT NOT NULL, lookup TEXT, PRIMARY KEY (realm_id, kind, id));
+DROP INDEX IF EXISTS entities_customer;
+CREATE INDEX IF NOT EXISTS entities_customer_kind ON entities (realm_id, customer_id, kind);
+CREATE INDEX IF NOT EXISTS entities_lookup ON entities (realm_id, lookup);
 CREATE TABLE IF NOT EXISTS sequences (
     realm_id TEXT NOT NULL, name TEXT NOT NULL, value INTEGER NOT NULL,
     PRIMARY KEY (realm_id, name));
@@ -58,8 +60,8 @@ class Store:
         conn = self.connection()
         conn.execute("PRAGMA journal_mode=WAL")
         with self._write_lock:
+            _add_lookup_column(conn)
             conn.executescript(SCHEMA)
-            _add_unique_keys(conn)
 
     def connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
@@ -107,16 +109,19 @@ class Store:
             conn.execute("COMMIT")
 
 
-def _add_unique_keys(conn: sqlite3.Connection) -> None:
-    """Give a file made by an earlier version its entities' uniqueness keys, then the index."""
-    columns = {str(row[1]) for row in conn.execute("PRAGMA table_info(entities)")}
-    if "unique_key" not in columns:
-        conn.execute("BEGIN IMMEDIATE")
-        conn.execute("ALTER TABLE entities ADD COLUMN unique_key TEXT")
-        rows = conn.execute("SELECT realm_id, kind, id, body FROM entities").fetchall()
-        conn.executemany(
-            "UPDATE entities SET unique_key=? WHERE realm_id=? AND kind=? AND id=?",
-            [(unique_key(r[1], loads(r[3])), r[0], r[1], r[2]) for r in rows],
-        )
-        conn.execute("COMMIT")
-    conn.execute("CREATE INDEX IF NOT EXISTS entities_unique ON entities (realm_id, unique_key)")
+def _add_lookup_column(conn: sqlite3.Connection) -> None:
+    """A database from an emulator before the `lookup` column gets it, filled from the bodies."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(entities)")}
+    if not columns or "lookup" in columns:
+        return  # a new database (SCHEMA creates it whole) or one that has it
+    conn.execute("BEGIN IMMEDIATE")
+    conn.execute("ALTER TABLE entities ADD COLUMN lookup TEXT")
+    rows = conn.execute("SELECT realm_id, kind, id, body FROM entities").fetchall()
+    for realm_id, kind, entity_id, body in rows:
+        key = lookup_key(str(kind), json.loads(body))
+        if key is not None:
+            conn.execute(
+                "UPDATE entities SET lookup=? WHERE realm_id=? AND kind=? AND id=?",
+                (key, realm_id, kind, entity_id),
+            )
+    conn.execute("COMMIT")

@@ -39,6 +39,8 @@ class EmulatorProcess:
         latency_ms: float = 0,
         port: int | None = None,
         startup_timeout: float = 20.0,
+        limits: bool = True,
+        companies: int = 2,
     ) -> None:
         self.db_path = Path(db_path)
         self.clients = list(clients)
@@ -47,6 +49,8 @@ class EmulatorProcess:
         self.latency_ms = latency_ms
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
+        self.limits = limits
+        self.companies = companies
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.discovery_url = f"{self.base_url}/.well-known/openid_configuration"
         self.log_path = self.db_path.with_name(self.db_path.name + f".{self.port}.log")
@@ -62,6 +66,10 @@ class EmulatorProcess:
             cmd += ["--client", f"{client_id}:{secret}:{redirect_uri}"]
         if self.control:
             cmd.append("--control")
+        if not self.limits:
+            cmd.append("--no-limits")
+        if self.companies != 2:
+            cmd += ["--companies", str(self.companies)]
         return cmd
 
     def start(self) -> EmulatorProcess:
@@ -164,6 +172,11 @@ class EmulatorProcess:
 
     def stats(self, realm_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self._control("GET", "stats", params={"realmId": realm_id})
+        return result
+
+    def entity_counts(self, realm_id: str) -> dict[str, int]:
+        """Live entities of the company per kind (Customer, Invoice, ...)."""
+        result: dict[str, int] = self._control("GET", "entities", params={"realmId": realm_id})
         return result
 
     def reset_stats(self, realm_id: str) -> None:

@@ -101,8 +101,8 @@ def test_a_file_of_an_earlier_version_keeps_its_names_and_numbers_unique(
         }
         assert link.raw("POST", "invoice", json=body).status_code == 200
     with sqlite3.connect(tmp_path / "emu.db") as db:  # as an earlier version left it
-        db.execute("DROP INDEX entities_unique")
-        db.execute("ALTER TABLE entities DROP COLUMN unique_key")
+        db.execute("DROP INDEX entities_lookup")
+        db.execute("ALTER TABLE entities DROP COLUMN lookup")
     db.close()
     with kit.start_emulator(tmp_path) as second:
         link = kit.connect(second)

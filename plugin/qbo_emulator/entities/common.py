@@ -7,10 +7,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ..errors import ApiFault
+from ..repo import NAME_KINDS as NAME_KINDS  # re-exported: the rules import it from here
 from ..repo import Doc, Repo
+from ..repo import norm_name as norm_name  # re-exported: the rules import it from here
 
 CENT = Decimal("0.01")
-NAME_KINDS = ("Customer", "Vendor", "Employee")
 LIST_KINDS = (*NAME_KINDS, "Item", "Account", "PaymentMethod")
 TXN_KINDS = ("Invoice", "CreditMemo", "Payment")
 SERVER_FIELDS = ("Id", "SyncToken", "MetaData", "domain", "sparse")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..errors import ApiFault
-from ..keys import name_key
 from ..repo import Doc, Repo
 from .base import Options, Rules
 from .common import (
@@ -15,6 +14,7 @@ from .common import (
     check_name_chars,
     enum,
     money,
+    norm_name,
     required,
     resolve,
 )
@@ -41,12 +41,13 @@ ACCOUNT_TYPES = {
 
 
 def check_unique(repo: Repo, kind: str, doc: Doc, field: str) -> None:
-    for _kind, other_id in repo.holders(name_key(kind, str(doc[field])), (kind,)):
-        if other_id != doc.get("Id"):
+    wanted = norm_name(str(doc[field]))
+    for other in repo.all(kind, see_all=True):
+        if other["Id"] != doc.get("Id") and norm_name(str(other.get(field, ""))) == wanted:
             raise ApiFault(
                 "6240",
                 f"The name supplied already exists. : Another {kind.lower()} is already using "
-                f"this name. Please use a different name. Id={other_id}",
+                f"this name. Please use a different name. Id={other['Id']}",
                 field,
             )
 

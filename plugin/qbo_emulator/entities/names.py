@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..errors import ApiFault
-from ..keys import person_key
 from ..repo import Doc, Repo
 from .base import Options, Rules
 from .common import (
@@ -16,6 +15,7 @@ from .common import (
     check_lengths,
     check_name_chars,
     money,
+    norm_name,
     resolve,
 )
 
@@ -55,7 +55,7 @@ DUPLICATE_DETAIL = (
 
 def check_unique_name(repo: Repo, kind: str, doc: Doc, name: str) -> None:
     """6240 when any customer, vendor or employee (inactive too) uses the name."""
-    for other_kind, other_id in repo.holders(person_key(name), NAME_KINDS):
+    for other_kind, other_id in repo.holders(NAME_KINDS, norm_name(name)):
         if other_kind == kind and other_id == str(doc.get("Id")):
             continue
         raise ApiFault("6240", f"{DUPLICATE_DETAIL} Id={other_id}", "DisplayName")

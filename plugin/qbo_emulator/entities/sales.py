@@ -7,7 +7,6 @@ from typing import Any
 
 from ..company import load
 from ..errors import ApiFault
-from ..keys import number_key
 from ..repo import Doc, Repo
 from . import ledger
 from .base import Options, Rules
@@ -218,8 +217,8 @@ class SalesRules(Rules):
         doc["DocNumber"] = number
         if opts.allow_duplicate_docnum:
             return
-        for _kind, other_id in repo.holders(number_key(self.kind, number), (self.kind,)):
-            if other_id != doc.get("Id"):
+        for _kind, other_id in repo.holders((self.kind,), number.casefold()):
+            if other_id != str(doc.get("Id")):
                 raise ApiFault(
                     "6140",
                     "Duplicate Document Number Error : You must specify a different number. "
@@ -231,7 +230,7 @@ class SalesRules(Rules):
     def _next_number(self, repo: Repo) -> str:
         while True:
             candidate = str(repo.next_value(f"doc:{self.kind}", FIRST_DOC_NUMBER))
-            if not repo.holders(number_key(self.kind, candidate), (self.kind,)):
+            if not repo.holders((self.kind,), candidate.casefold()):
                 return candidate
 
     def after(self, repo: Repo, doc: Doc | None, old: Doc | None) -> None:
