@@ -159,16 +159,26 @@ def bound_by(
     worker_util = c.worker_run_cpu / wall
     emu_util = c.emulator_cpu_seconds / wall
     batch_rate = batches_per_qbo_minute(c, scale) if c.limits else 0.0
+    minutes = c.run_seconds * scale / 60.0
+    request_rate = c.total("requests") / len(c.emulator) / minutes if c.limits and minutes else 0.0
+    single_rate = max(request_rate - batch_rate, 0.0)
     parts = [
         f"worker CPU {worker_util:.0%} of a core",
         f"emulator CPU {emu_util:.0%}",
-        f"{batch_rate:.1f} batches per QBO minute per company",
+        f"{batch_rate:.1f} batches and {single_rate:.0f} other requests per QBO minute per company",
     ]
-    if batch_rate >= 0.9 * BATCH_PER_MINUTE:
+    if batch_rate >= 0.9 * BATCH_PER_MINUTE and request_rate >= 0.85 * PER_MINUTE:
         verdict = (
-            f"QuickBooks' batch limit ({BATCH_PER_MINUTE} batches a minute per company): the "
-            "writer sends (almost) only batches, so the other "
-            f"{PER_MINUTE - BATCH_PER_MINUTE} requests a minute go unused"
+            f"QuickBooks' limits: its {BATCH_PER_MINUTE} batches a minute nearly all used, and "
+            f"the single requests beside them fill most of the other "
+            f"{PER_MINUTE - BATCH_PER_MINUTE}; what is left is the time between a run's stages "
+            "(a chunk is planned while nothing is in flight)"
+        )
+    elif batch_rate >= 0.9 * BATCH_PER_MINUTE:
+        verdict = (
+            f"QuickBooks' batch limit ({BATCH_PER_MINUTE} batches a minute per company), with "
+            f"only {single_rate:.0f} of the other {PER_MINUTE - BATCH_PER_MINUTE} requests a "
+            "minute used beside it"
         )
     elif batch_rate >= 0.75 * BATCH_PER_MINUTE:
         verdict = (
