@@ -9,7 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import repo_root
+
+pytestmark = pytest.mark.bench
 
 FIGURES = (
     "throughput",
