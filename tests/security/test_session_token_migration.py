@@ -15,7 +15,7 @@ from tests.test_migration import TOKEN_KEY, T
 from tests.test_migration import database_url as database_url  # a scratch database per test
 
 BEFORE = "e2e0f46931b0"
-HEAD = "a7c3e9d41b52"
+THIS = "a7c3e9d41b52"  # the migration under test (later ones may follow it)
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def users() -> list[tuple[object, ...]]:
 
 
 def test_every_user_gets_a_token_of_its_own_and_the_downgrade_removes_it(before: Flask) -> None:
-    upgrade()
+    upgrade(revision=THIS)
     columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("user_account")}
     assert columns["session_token"]["nullable"] is False
     with db.engine.connect() as conn:
@@ -62,7 +62,7 @@ def test_every_user_gets_a_token_of_its_own_and_the_downgrade_removes_it(before:
             sa.text("SELECT id, session_token FROM user_account ORDER BY id")
         ).all()
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
-    assert version == HEAD
+    assert version == THIS
     assert [t[0] for t in tokens] == [1, 2]
     assert len({t[1] for t in tokens}) == 2 and all(len(t[1]) >= 40 for t in tokens)
     with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:  # unique

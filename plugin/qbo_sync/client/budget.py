@@ -208,9 +208,17 @@ class Budget:
         reason = why.decode() if isinstance(why, bytes) else str(why)
         return int(ok) == 1, max(float(wait), 0.0), reason
 
-    def acquire(self, realm_id: str, is_batch: bool = False, batch_room: bool = False) -> Lease:
-        """Block (sleeping what the script says, plus a little jitter) until a call is allowed."""
+    def acquire(
+        self,
+        realm_id: str,
+        is_batch: bool = False,
+        batch_room: bool = False,
+        beat: Callable[[], None] | None = None,
+    ) -> Lease:
+        """Block (sleeping what the script says, plus a little jitter) until a call is allowed;
+        `beat` (the run's sign of life) is called about once a second while it waits."""
         waited = 0.0
+        beaten = time.monotonic()
         while True:
             lease, wait, why = self.try_acquire(realm_id, is_batch, batch_room)
             if lease is not None:
@@ -223,7 +231,10 @@ class Budget:
                 self.stats.waits += 1
             if why == "paused":
                 log.debug("company %s paused for %.1f s", realm_id, wait)
-            self._sleep(delay)
+            if beat is not None and time.monotonic() - beaten >= 1.0:
+                beat()
+                beaten = time.monotonic()
+            self._sleep(min(delay, 1.0) if beat is not None else delay)
             waited += delay
 
     def release(self, lease: Lease) -> None:

@@ -256,7 +256,10 @@ class Transport(QuickBooks):  # type: ignore[misc]
             "User-Agent": "qbo_sync (python-quickbooks)",
         }
         lease = self.budget.acquire(
-            self.company_id, is_batch, batch_room=getattr(self._last, "batch_room", False)
+            self.company_id,
+            is_batch,
+            batch_room=getattr(self._last, "batch_room", False),
+            beat=self.heartbeat,  # a run waiting for its budget is alive (its own thread only)
         )
         counts = {"requests": 1, "batches": int(is_batch)}
         counts["writes" if kind == "write" else "reads"] = 1
