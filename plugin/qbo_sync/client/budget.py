@@ -234,8 +234,9 @@ class Budget:
             if beat is not None and time.monotonic() - beaten >= 1.0:
                 beat()
                 beaten = time.monotonic()
-            self._sleep(min(delay, 1.0) if beat is not None else delay)
-            waited += delay
+            slept = min(delay, 1.0) if beat is not None else delay
+            self._sleep(slept)
+            waited += slept
 
     def release(self, lease: Lease) -> None:
         """Give the in-flight slot back (the request stays counted in its windows)."""
