@@ -84,6 +84,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+# The office of the tests is not on UTC, so a time shown unconverted is caught.
+OFFICE_ZONE = "America/New_York"
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, redis_url: str, emulator_port: int) -> Iterator[Flask]:
     from host_app import create_app
@@ -102,6 +106,7 @@ def app(database_url: str, redis_url: str, emulator_port: int) -> Iterator[Flask
             "QBO_SYNC_REDIRECT_URI": REDIRECT_URI,
             "QBO_SYNC_QUEUE": "qbo_sync_tests",
             "QBO_SYNC_THROTTLE_PAUSE": 1.5,  # the emulator's throttle windows, not Intuit's 60 s
+            "QBO_SYNC_TIME_ZONE": OFFICE_ZONE,
         }
     )
     with app.app_context():

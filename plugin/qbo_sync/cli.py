@@ -16,7 +16,9 @@ from .cli_books import plan_command, reconcile_command
 from .cli_keys import rotate_key_command
 from .details import phase_lines
 from .errors import QBOSyncError
+from .localtime import when
 from .models import RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
+from .state import qbo_state
 
 
 class QBOGroup(AppGroup):
@@ -198,11 +200,13 @@ def sync(segments: tuple[str, ...], all_: bool, wait: bool) -> None:
 
 
 def _print_run(run: SyncRun) -> None:
+    zone = qbo_state().settings.zone
+    ended = f", ended {when(run.ended_at, zone)}" if run.ended_at else ""
     click.echo(
-        f"Run {run.id} of {run.label}: {run.status.value}"
+        f"Run {run.id} of {run.label}: {run.status.value}{ended}"
         f"{f' - {run.message}' if run.message else ''}"
     )
-    for line in phase_lines(run):
+    for line in phase_lines(run, qbo_state().settings.zone):
         click.echo(f"  {line}")
 
 
@@ -231,7 +235,7 @@ def status(as_json: bool) -> None:
                     "message": last.message,
                     "started_at": last.started_at.isoformat() if last.started_at else None,
                     "ended_at": last.ended_at.isoformat() if last.ended_at else None,
-                    "details": phase_lines(last),
+                    "details": phase_lines(last, qbo_state().settings.zone),
                     "requests": last.stats,
                 },
             }

@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from .errors import ConfigurationError
+from .localtime import office_zone
 
 ENVIRONMENTS = ("production", "sandbox", "emulator")
 
@@ -57,6 +59,13 @@ class Settings:
     run_lock_seconds: int = 300
     # Seconds between a worker's checks for runs whose worker died (they are resumed).
     resume_interval: int = 30
+    # The office's time zone for every time shown (page, CLI, phase lines), an IANA name such
+    # as America/New_York; empty: the host's own zone. Stored times are always UTC.
+    time_zone: str = ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return office_zone(self.time_zone)
 
     @property
     def discovery_url(self) -> str:
@@ -110,6 +119,7 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
             "QBO_SYNC_TIME_SCALE speeds up the emulator's clock only: leave it at 1 with "
             f"QBO_SYNC_ENVIRONMENT={settings.environment}"
         )
+    settings.zone  # noqa: B018  # an unknown zone name is refused here, not on a page
     if settings.oauth_state_seconds < 1:
         raise ConfigurationError("QBO_SYNC_OAUTH_STATE_SECONDS must be at least 1")
     return settings

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
+from .localtime import stamp
 from .models import SyncRun
 
 PHASE_LINES = {
@@ -12,14 +15,15 @@ PHASE_LINES = {
 }
 
 
-def phase_lines(run: SyncRun) -> list[str]:
+def phase_lines(run: SyncRun, zone: tzinfo) -> list[str]:
+    """When each phase started and ended, in the office's zone, and what it did."""
     lines = []
     for p in run.phases:
         start, end = PHASE_LINES[p.phase.value]
-        lines.append(f"{p.started_at:%Y-%m-%d %H:%M:%S} - {start}")
+        lines.append(f"{stamp(p.started_at, zone)} - {start}")
         if p.ended_at:
             lines.append(
-                f"{p.ended_at:%Y-%m-%d %H:%M:%S} - {end} (created {p.created}, "
+                f"{stamp(p.ended_at, zone)} - {end} (created {p.created}, "
                 f"updated {p.updated}, unchanged {p.unchanged}, failed {p.failed}, "
                 f"blocked {p.blocked})"
             )

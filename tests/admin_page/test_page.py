@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask.testing import FlaskClient
@@ -20,7 +21,7 @@ from tests.admin_page.conftest import (
     page,
     post,
 )
-from tests.conftest import PHASE_LINES
+from tests.conftest import OFFICE_ZONE, PHASE_LINES
 from tests.engine.conftest import work
 
 
@@ -145,10 +146,13 @@ def test_synchronize_shows_the_banner_then_the_details(
     run = db.session.scalar(sa.select(SyncRun))
     assert run is not None and run.status is RunStatus.SUCCEEDED and run.ended_at
     last = re.search(r'class="qbo-last-synchronized">([^<]*)<', html)
-    assert last is not None and last.group(1) == f"{run.ended_at:%Y-%m-%d %H:%M:%S} UTC"
+    # the office's clock, in the guide's format ("5/20/2015 1:06 PM"), not UTC
+    ended = run.ended_at.astimezone(ZoneInfo(OFFICE_ZONE))
+    assert last is not None and last.group(1) == ended.strftime("%-m/%-d/%Y %-I:%M %p")
     lines = re.findall(r'<div class="qbo-detail-line">([^<]*)</div>', html)
     assert [re.sub(r"^\S+ \S+ - ", "", line).split(" (")[0] for line in lines] == PHASE_LINES
-    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d - Starting Customer Synchronization", lines[0])
+    started = run.phases[0].started_at.astimezone(ZoneInfo(OFFICE_ZONE))
+    assert lines[0] == f"{started:%Y-%m-%d %H:%M:%S} - Starting Customer Synchronization"
     assert "(created 1, updated 0, unchanged 0, failed 0, blocked 0)" in lines[1]
     assert "succeeded" in text
 

@@ -26,7 +26,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from crm.models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, User, db
 from crm.ratelimit import LIMITER_KEY
-from tests.conftest import CLIENT_ID, CLIENT_SECRET, PASSWORD, repo_root
+from tests.conftest import CLIENT_ID, CLIENT_SECRET, OFFICE_ZONE, PASSWORD, repo_root
 
 CHROMIUM = shutil.which("chromium")
 NO_CHROMIUM = "Chromium not found: the browser tests are left out (apt-get install chromium)"
@@ -86,6 +86,7 @@ def _config(database_url: str, redis_url: str, emulator_url: str) -> dict[str, A
         "QBO_SYNC_REDIRECT_URI": "",
         "QBO_SYNC_QUEUE": "qbo_sync_browser",
         "QBO_SYNC_THROTTLE_PAUSE": 1.5,
+        "QBO_SYNC_TIME_ZONE": OFFICE_ZONE,
     }
 
 

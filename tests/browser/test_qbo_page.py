@@ -134,7 +134,9 @@ def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: A
     texts = lines.all_inner_texts()
     for text, expected in zip(texts, PHASE_LINES, strict=True):
         assert re.match(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d - {expected}", text), text
-    expect(card.locator(".qbo-last-synchronized")).to_have_text(re.compile(r"\d{4}-\d\d-\d\d "))
+    expect(card.locator(".qbo-last-synchronized")).to_have_text(
+        re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d [AP]M$")
+    )
     shot(page, "05-details-and-failures")
 
     # the receipt that cannot be sent, with its reason in plain words

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..details import phase_lines
+from ..localtime import when as local_when
 from ..models import DocKind, RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
 from ..source import RecordKind
+from ..state import qbo_state
 
 PHASE_NAMES = {
     "customers": "Customer Synchronization",
@@ -48,8 +50,14 @@ LINKABLE = {
 }
 
 
+def office_zone() -> tzinfo:
+    """The office's time zone (QBO_SYNC_TIME_ZONE, else the host's)."""
+    return qbo_state().settings.zone
+
+
 def when(value: datetime | None) -> str:
-    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC" if value else ""
+    """A stored (UTC) time as the office reads it: "5/20/2015 1:06 PM"."""
+    return local_when(value, office_zone())
 
 
 def kind_word(kind: str, count: int = 1) -> str:
@@ -233,7 +241,7 @@ def last_runs(session: Session, company_id: int | None) -> tuple[SyncRun | None,
 
 
 def details_of(run: SyncRun | None) -> list[str]:
-    return phase_lines(run) if run is not None else []
+    return phase_lines(run, office_zone()) if run is not None else []
 
 
 ACCOUNT_TYPES = {
