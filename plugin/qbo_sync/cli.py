@@ -16,8 +16,9 @@ from .cli_books import plan_command, reconcile_command
 from .cli_keys import rotate_key_command
 from .details import phase_lines
 from .errors import QBOSyncError
+from .health import Level, company_health
 from .localtime import when
-from .models import RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
+from .models import RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun, utcnow
 from .state import qbo_state
 
 
@@ -220,6 +221,9 @@ def status(as_json: bool) -> None:
         last = session.scalar(
             sa.select(SyncRun).where(SyncRun.company_id == p.company_id).order_by(SyncRun.id.desc())
         )
+        warnings = (
+            company_health(p.company, utcnow(), qbo_state().settings.zone) if p.company else []
+        )
         out.append(
             {
                 "segment": p.segment_name,
@@ -227,6 +231,7 @@ def status(as_json: bool) -> None:
                 "realm_id": p.realm_id,
                 "connected": p.is_connected,
                 "reconnect_needed": p.reconnect_needed,
+                "warnings": [{"level": w.level.value, "message": w.message} for w in warnings],
                 "last_run": None
                 if last is None
                 else {
@@ -242,6 +247,10 @@ def status(as_json: bool) -> None:
         )
         if not as_json:
             _print_profile(p)
+            for w in warnings:
+                click.echo(
+                    f"  {'Warning' if w.level is Level.WARNING else 'Attention'}: {w.message}"
+                )
             if last is not None:
                 _print_run(last)
     if as_json:

@@ -114,6 +114,8 @@ class Company(TimestampMixin, Base):
     access_token_expires_at: Mapped[datetime | None]
     refresh_token_enc: Mapped[str | None] = mapped_column(sa.Text)
     refresh_token_expires_at: Mapped[datetime | None]
+    # Intuit's hard cap on the grant (5 years after consent), as the token endpoint reports it.
+    refresh_token_hard_expires_at: Mapped[datetime | None]
     reconnect_needed: Mapped[bool] = mapped_column(default=False)
     fence: Mapped[int] = mapped_column(default=0)
 
@@ -341,3 +343,25 @@ class SyncDocument(TimestampMixin, Base):
 sa.Index("ix_qbo_sync_document_status", SyncDocument.company_id, SyncDocument.status)
 sa.Index("ix_qbo_sync_document_sale", SyncDocument.company_id, SyncDocument.sale_id)
 sa.Index("ix_qbo_sync_document_inflight", SyncDocument.company_id, SyncDocument.op_request_id)
+
+
+class ListKind(StrEnum):
+    """The company's lists the page offers or reports, kept so no view reads QuickBooks."""
+
+    ACCOUNTS = "Account"
+    ITEMS = "Item"
+    PAYMENT_METHODS = "PaymentMethod"
+
+
+class CompanyList(Base):
+    """A company's chart of accounts, items or payment methods as last read from QuickBooks:
+    read when the company is connected and when the office asks, never on a page view."""
+
+    __tablename__ = "qbo_sync_company_list"
+    __table_args__ = (sa.UniqueConstraint("company_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("qbo_sync_company.id"))
+    kind: Mapped[ListKind] = enum_column(ListKind)
+    entries: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    read_at: Mapped[datetime] = mapped_column(default=utcnow)

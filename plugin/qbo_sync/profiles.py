@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from . import company_lists
 from .client import QBOClient
 from .config import Settings
 from .connection import (
@@ -223,9 +224,16 @@ def client_for(company: Company) -> QBOClient:
 
 
 def accounts(profile: SyncProfile) -> list[dict[str, Any]]:
+    """The company's chart of accounts as kept (read from QuickBooks only the first time)."""
     if profile.company is None:
         return []
-    return list(client_for(profile.company).query_all("Account"))
+    company = profile.company
+    return company_lists.chart(qbo_state().db.session(), company, lambda: client_for(company))
+
+
+def refresh_lists(company: Company) -> None:
+    """Read the company's accounts, items and payment methods from QuickBooks again."""
+    company_lists.read_lists(qbo_state().db.session(), company, client_for(company))
 
 
 def update_settings(
@@ -285,8 +293,10 @@ def forget_company(session: Session, company: Company) -> Revocation:
         outcome = Revocation.REVOKED if revoked else Revocation.FAILED
     company.access_token_enc = company.refresh_token_enc = None
     company.access_token_expires_at = company.refresh_token_expires_at = None
+    company.refresh_token_hard_expires_at = None
     company.reconnect_needed = False
     company.connected_at = None
+    company_lists.forget(session, company)
     session.commit()
     return outcome
 

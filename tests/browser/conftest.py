@@ -39,7 +39,10 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-SCREENSHOTS = repo_root() / "test-artifacts" / "screenshots"
+# TEST_ARTIFACTS keeps two suites run side by side (CI's two passes) out of each other's files.
+SCREENSHOTS = (
+    Path(os.environ.get("TEST_ARTIFACTS") or repo_root() / "test-artifacts") / "screenshots"
+)
 TOKEN_KEY = "Y3Bu5i1mZ0xW7rxXvI9tq7rQw8t6mAsq1v7tKf0L2bE="
 
 

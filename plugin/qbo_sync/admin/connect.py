@@ -25,7 +25,7 @@ from ..oauth_state import (
     peek_connection,
     take_connection,
 )
-from ..profiles import Revocation, clear_connection, complete_connection
+from ..profiles import Revocation, clear_connection, complete_connection, refresh_lists
 from ..state import QBOSyncState, qbo_state
 
 
@@ -151,6 +151,16 @@ class ConnectionRoutes:
             f"(realm {profile.realm_id}).",
             "success",
         )
+        if profile.company is not None:
+            try:  # kept for the page, which then reads nothing from QuickBooks
+                refresh_lists(profile.company)
+            except QBOSyncError as exc:
+                session.rollback()
+                flash(
+                    f"The company's accounts, items and payment methods could not be read yet "
+                    f"({exc}); press Refresh lists to try again.",
+                    "warning",
+                )
         return self._back(profile)
 
     @expose("/<int:profile_id>/clear", methods=("POST",))

@@ -12,8 +12,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ..details import phase_lines
+from ..health import HealthWarning
 from ..localtime import when as local_when
-from ..models import DocKind, RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
+from ..models import (
+    CompanyList,
+    DocKind,
+    ListKind,
+    RecordStatus,
+    RunStatus,
+    SyncDocument,
+    SyncProfile,
+    SyncRun,
+)
 from ..source import RecordKind
 from ..state import qbo_state
 
@@ -221,6 +231,9 @@ class ProfileCard:
     cleaned: list[CleanedRow] = field(default_factory=list)
     accounts: dict[str, list[dict[str, Any]]] | None = None
     accounts_problem: str | None = None
+    health: list[HealthWarning] = field(default_factory=list)
+    # The company's kept lists (chart of accounts, items, payment methods) and when read.
+    lists: dict[ListKind, CompanyList] = field(default_factory=dict)
 
     @property
     def last_outcome(self) -> str:
@@ -238,6 +251,26 @@ def last_runs(session: Session, company_id: int | None) -> tuple[SyncRun | None,
     last = session.scalar(base.limit(1))
     finished = session.scalar(base.where(SyncRun.ended_at.is_not(None)).limit(1))
     return last, finished
+
+
+LIST_WORDS = {
+    ListKind.ACCOUNTS: ("account", "accounts"),
+    ListKind.ITEMS: ("item", "items"),
+    ListKind.PAYMENT_METHODS: ("payment method", "payment methods"),
+}
+
+
+def lists_summary(lists: dict[ListKind, CompanyList]) -> str:
+    """ "12 accounts, 5 items and 3 payment methods, read 12/1/2026 1:05 PM"; "" if never read."""
+    if not lists:
+        return ""
+    parts = []
+    for kind, (one, many) in LIST_WORDS.items():
+        if kind in lists:
+            n = len(lists[kind].entries)
+            parts.append(f"{n} {one if n == 1 else many}")
+    text = ", ".join(parts[:-1]) + (" and " if len(parts) > 1 else "") + parts[-1]
+    return f"{text}, read {when(min(row.read_at for row in lists.values()))}"
 
 
 def details_of(run: SyncRun | None) -> list[str]:

@@ -17,20 +17,24 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from werkzeug.wrappers import Response
 
+from .. import company_lists
 from ..config import Settings
 from ..connection import TokenCipher, mark_unreadable
 from ..connection.tokens import UNREADABLE
 from ..engine import preview
 from ..engine.books import books_check
 from ..errors import ConfigurationError, QBOSyncError
+from ..health import company_health
 from ..jobs import active_run, start_sync, start_sync_all
-from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun
+from ..localtime import zone_label
+from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun, utcnow
 from ..profiles import (
     ALL_SEGMENTS,
     accounts,
     connected_companies,
     find_profile,
     get_or_create_profile,
+    refresh_lists,
     update_settings,
     use_company,
 )
@@ -45,6 +49,7 @@ from .panels import (
     details_of,
     failures,
     last_runs,
+    lists_summary,
     progress,
     status_payload,
     when,
@@ -124,6 +129,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         except ConfigurationError:  # no usable QBO_SYNC_TOKEN_KEY: no stored token can be read
             cipher = None
         unreadable = mark_unreadable(session, cipher)
+        now = utcnow()
         cards = []
         for profile in self._profiles():
             last, finished = last_runs(session, profile.company_id)
@@ -136,11 +142,14 @@ class QBOSyncView(ConnectionRoutes, BaseView):
                 failures=failures(session, profile, st.source.record_url),
                 cleaned=cleaned(session, profile, st.source.record_url),
             )
-            if profile.is_connected:
-                try:
+            if profile.company is not None:
+                card.health = company_health(profile.company, now, st.settings.zone)
+            if profile.is_connected and profile.company is not None:
+                try:  # kept lists: read from QuickBooks only if they never were
                     card.accounts = account_choices(accounts(profile))
                 except QBOSyncError as exc:
                     card.accounts_problem = f"The chart of accounts could not be read: {exc}"
+                card.lists = company_lists.kept(session, profile.company)
             cards.append(card)
         taken = {c.profile.segment_key for c in cards}
         segments = [s for s in st.source.segments() if s.key not in taken]
@@ -157,6 +166,8 @@ class QBOSyncView(ConnectionRoutes, BaseView):
             companies=connected_companies(session),
             default_account=default_account,
             when=when,
+            lists_summary=lists_summary,
+            zone=zone_label(st.settings.zone),
             unreadable=unreadable,
             unreadable_message=UNREADABLE,
         )
@@ -248,6 +259,26 @@ class QBOSyncView(ConnectionRoutes, BaseView):
             flash(str(exc), "error")
             return self._back(profile)
         flash(f"{profile.segment_name} now synchronizes into {company.label}.", "success")
+        return self._back(profile)
+
+    @expose("/<int:profile_id>/lists", methods=("POST",))
+    def refresh_lists(self, profile_id: int) -> Response:
+        """Read the company's accounts, items and payment methods from QuickBooks again."""
+        profile = self._profile(profile_id)
+        company = profile.company
+        if company is None or not profile.is_connected:
+            flash(f"Connect {profile.segment_name} first (Setup Authentication).", "error")
+            return self._back(profile)
+        try:
+            refresh_lists(company)
+        except QBOSyncError as exc:
+            _state().db.session.rollback()
+            flash(f"The lists of {company.label} could not be read: {exc}", "error")
+            return self._back(profile)
+        flash(
+            f"The accounts, items and payment methods of {company.label} were read again.",
+            "success",
+        )
         return self._back(profile)
 
     # preview and books check (read only) ---------------------------------------------------

@@ -46,10 +46,18 @@ class TokenSet:
     access_expires_at: datetime
     refresh_expires_at: datetime | None
     realm_id: str | None = None
+    # The refresh token's hard expiry (Intuit's 5-year cap), when Intuit says it.
+    refresh_hard_expires_at: datetime | None = None
+
+
+# Asks the token endpoint for the refresh token's hard expiry (x_refresh_token_hard_expires_in);
+# intuit-oauth 1.2.6 does not send it, and keeps every key of the answer as an attribute.
+HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
 
 
 class TimeoutAuthClient(AuthClient):  # type: ignore[misc]
-    """AuthClient whose every request (discovery, token, revoke) has a timeout."""
+    """AuthClient whose every request (discovery, token, revoke) has a timeout, and whose token
+    calls ask for the refresh token's hard expiry."""
 
     def __init__(self, *args: Any, timeout: float, **kwargs: Any) -> None:
         self._timeout = timeout  # set first: the parent constructor already makes a request
@@ -57,6 +65,8 @@ class TimeoutAuthClient(AuthClient):  # type: ignore[misc]
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("timeout", self._timeout)
+        if url == getattr(self, "token_endpoint", None):
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), HARD_EXPIRY_HEADER: "true"}
         return super().request(method, url, *args, **kwargs)
 
 
@@ -138,15 +148,18 @@ def auth_client(settings: Settings) -> tuple[TimeoutAuthClient, threading.Lock]:
 def _token_set(client: AuthClient, now: datetime | None, realm_id: str | None) -> TokenSet:
     now = now or datetime.now(UTC)
     refresh_in = getattr(client, "x_refresh_token_expires_in", None)
+    hard_in = getattr(client, "x_refresh_token_hard_expires_in", None)
     tokens = TokenSet(
         access_token=str(client.access_token),
         refresh_token=str(client.refresh_token),
         access_expires_at=now + timedelta(seconds=int(client.expires_in or 3600)),
         refresh_expires_at=now + timedelta(seconds=int(refresh_in)) if refresh_in else None,
         realm_id=realm_id,
+        refresh_hard_expires_at=now + timedelta(seconds=int(hard_in)) if hard_in else None,
     )
-    # Do not leave tokens on the shared object.
+    # Do not leave tokens on the shared object, nor one answer's expiries for the next.
     client.access_token = client.refresh_token = None
+    client.x_refresh_token_expires_in = client.x_refresh_token_hard_expires_in = None
     return tokens
 
 

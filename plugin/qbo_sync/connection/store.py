@@ -37,6 +37,8 @@ def apply_token_set(company: Company, tokens: TokenSet, cipher: TokenCipher) -> 
     company.refresh_token_enc = cipher.encrypt(tokens.refresh_token)
     if tokens.refresh_expires_at is not None:
         company.refresh_token_expires_at = tokens.refresh_expires_at
+    if tokens.refresh_hard_expires_at is not None:
+        company.refresh_token_hard_expires_at = tokens.refresh_hard_expires_at
     company.reconnect_needed = False
 
 
