@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from datetime import date
 from decimal import Decimal
@@ -183,3 +184,12 @@ def test_the_bulk_action_pushes_only_the_selected_sales(
     assert len(qbo.all("Customer")) == len({s.customer_id for s in picked})
     refs = sorted(p["PaymentRefNum"] for p in qbo.all("Payment") if money(p["TotalAmt"]) > 0)
     assert refs == sorted(r.number for s in picked for r in s.receipts if r.kind == "receipt")
+    # the Sale list links each pushed sale to its invoice in QuickBooks (the emulator's page)
+    ids = {i["DocNumber"]: i["Id"] for i in qbo.all("Invoice")}
+    for sale in [*picked, other]:
+        row = signed_in.get(f"/admin/sale/?search={sale.number}").get_data(as_text=True)
+        links = re.findall(r'<a class="qbo-open small" href="([^"]+)"', row)
+        if sale in picked:
+            assert links == [f"{emulator.base_url}/app/{qbo.realm}/invoice/{ids[sale.number]}"]
+        else:
+            assert links == []

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..details import phase_lines
 from ..health import HealthWarning
+from ..links import document_url
 from ..localtime import when as local_when
 from ..models import (
     CompanyList,
@@ -105,6 +106,8 @@ class FailureRow:
     kind_label: str
     url: str | None
     cause: str
+    # Where the document opens in QuickBooks, when it is there (an update refused, say).
+    qbo_url: str | None = None
 
 
 @dataclass
@@ -159,6 +162,10 @@ def _url(rec: SyncDocument, record_url: Any) -> str | None:
     return record_url(linkable, rec.local_id) if linkable and rec.local_id.isdigit() else None
 
 
+def _qbo_url(profile: SyncProfile, rec: SyncDocument) -> str | None:
+    return document_url(qbo_state().settings, profile.realm_id, rec.kind, rec.qbo_id)
+
+
 def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failures:
     """Every failed or blocked document of the profile's scope in its company, by cause."""
     mine = _mine(profile)
@@ -176,7 +183,8 @@ def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failure
         group = groups.setdefault(cause, CauseGroup(cause))
         group.counts[(rec.kind, rec.status.value)] += 1
         if len(rows) < MAX_ROWS:
-            rows.append(FailureRow(rec, kind_word(rec.kind), _url(rec, record_url), cause))
+            qbo = _qbo_url(profile, rec) if rec.live else None
+            rows.append(FailureRow(rec, kind_word(rec.kind), _url(rec, record_url), cause, qbo))
     ordered = sorted(groups.values(), key=lambda g: (-sum(g.counts.values()), g.cause))
     return Failures(rows, ordered, len(records))
 
@@ -189,6 +197,7 @@ class CleanedRow:
     kind_label: str
     url: str | None
     notes: list[str]
+    qbo_url: str | None = None
 
 
 def cleaning_notes(rec: SyncDocument) -> list[str]:
@@ -216,7 +225,11 @@ def cleaned(session: Session, profile: SyncProfile, record_url: Any) -> list[Cle
     for rec in records:
         notes = cleaning_notes(rec)
         if notes:
-            rows.append(CleanedRow(rec, kind_word(rec.kind), _url(rec, record_url), notes))
+            rows.append(
+                CleanedRow(
+                    rec, kind_word(rec.kind), _url(rec, record_url), notes, _qbo_url(profile, rec)
+                )
+            )
     return rows
 
 

@@ -10,6 +10,7 @@ customers and receipts). For the column the host lists `QBO_STATE_COLUMN` ("qbo_
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from flask import current_app, flash, g
 from flask_admin.actions import action
 from markupsafe import Markup
 
+from ..links import document_url
 from ..models import Company, DocKind, RecordStatus, SyncDocument, SyncProfile
 
 QBO_STATE_COLUMN = "qbo_state"
@@ -46,34 +48,53 @@ def record_state(rec: SyncDocument) -> str:
     return "pending" if rec.qbo_id or rec.op_request_id else "not pushed"
 
 
-def sale_states(sale_ids: Iterable[Any]) -> dict[str, tuple[str, list[str]]]:
-    """sale id -> (state, companies it concerns), over every company."""
+@dataclass
+class SaleState:
+    """A sale's QuickBooks state over every company, and where its invoice opens there."""
+
+    state: str = "not pushed"
+    places: list[str] = field(default_factory=list)  # "Company A: synced"
+    links: list[tuple[str, str]] = field(default_factory=list)  # (company, invoice URL)
+
+
+def sale_states(sale_ids: Iterable[Any]) -> dict[str, SaleState]:
+    """sale id -> its state (the worst over the companies it concerns), in one query."""
     ids = [str(i) for i in sale_ids]
     st = current_app.extensions["qbo_sync"]
     rows = st.db.session.execute(
         sa.select(SyncDocument, Company.company_name, Company.realm_id)
         .join(Company, Company.id == SyncDocument.company_id)
         .where(SyncDocument.kind == DocKind.INVOICE, SyncDocument.local_id.in_(ids))
+        .order_by(Company.id)
     ).all()
-    out: dict[str, tuple[str, list[str]]] = {}
+    out: dict[str, SaleState] = {}
     for rec, company, realm in rows:
         state = record_state(rec)
-        where = f"{company or realm}: {state}"
-        old_state, places = out.get(rec.local_id, ("not pushed", []))
-        worst = min(state, old_state, key=STATES.index)
-        out[rec.local_id] = (worst, [*places, where])
+        found = out.setdefault(rec.local_id, SaleState())
+        found.state = min(state, found.state, key=STATES.index)
+        found.places.append(f"{company or realm}: {state}")
+        url = document_url(st.settings, realm, DocKind.INVOICE, rec.qbo_id) if rec.live else None
+        if url:
+            found.links.append((company or realm, url))
     return out
 
 
 def qbo_state_formatter(view: Any, context: Any, model: Any, name: str) -> Markup:
-    cache: dict[str, tuple[str, list[str]]] | None = getattr(g, "qbo_sale_states", None)
+    """The badge, and a link to the invoice in each company that holds it live."""
+    cache: dict[str, SaleState] | None = getattr(g, "qbo_sale_states", None)
     key = str(model.id)
     if cache is None or (key not in cache and key not in getattr(g, "qbo_sale_ids", ())):
         cache = sale_states([key])
-    state, places = cache.get(key, ("not pushed", []))
-    return Markup('<span class="badge {}" title="{}">{}</span>').format(
-        BADGES[state], "; ".join(places), state
+    found = cache.get(key, SaleState())
+    html = Markup('<span class="badge {}" title="{}">{}</span>').format(
+        BADGES[found.state], "; ".join(found.places), found.state
     )
+    for company, url in found.links:
+        html += Markup(
+            ' <a class="qbo-open small" href="{}" target="_blank" rel="noopener" '
+            'title="Open invoice {} in {}">Open in QuickBooks</a>'
+        ).format(url, model.number, company)
+    return html
 
 
 class SalePushMixin:
