@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from qbo_sync.models import Phase, RunStatus, SyncRun
 
 from crm.models import db
 from tests.browser.conftest import SCREENSHOTS, Live, seed_shop
-from tests.conftest import PASSWORD, PHASE_LINES
+from tests.conftest import OFFICE_ZONE, PASSWORD, PHASE_LINES
 
 pytestmark = pytest.mark.browser
 
@@ -134,9 +135,17 @@ def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: A
     texts = lines.all_inner_texts()
     for text, expected in zip(texts, PHASE_LINES, strict=True):
         assert re.match(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d - {expected}", text), text
+    # in the office's clock (America/New_York here), not UTC, in the guide's formats
+    db.session.expire_all()
+    run = db.session.scalar(sa.select(SyncRun).order_by(SyncRun.id.desc()))
+    assert run is not None and run.ended_at is not None
+    office = ZoneInfo(OFFICE_ZONE)
+    started = run.phases[0].started_at.astimezone(office)
+    assert texts[0] == f"{started:%Y-%m-%d %H:%M:%S} - {PHASE_LINES[0]}"
     expect(card.locator(".qbo-last-synchronized")).to_have_text(
-        re.compile(r"^\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d\d [AP]M$")
+        run.ended_at.astimezone(office).strftime("%-m/%-d/%Y %-I:%M %p")
     )
+    expect(page.locator(".qbo-zone")).to_contain_text("America/New_York")
     shot(page, "05-details-and-failures")
 
     # the receipt that cannot be sent, with its reason in plain words
