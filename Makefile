@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint install lock clean chaos bench
+.PHONY: demo test lint install lock clean chaos bench screenshots
 
 # Kill trials of `make chaos` (every fault kind is injected too); CHAOS_SEED=n replays a run.
 CHAOS_TRIALS ?= 20
@@ -59,6 +59,14 @@ chaos: $(VENV)/.dev-installed
 # prints a table and writes bench/results/latest.json. BENCH_ARGS='--only throughput' narrows it.
 bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+# The README's pictures: the browser tests take them (Chromium), this keeps the chosen ones.
+SHOTS := 03-connected 04-sync-progress 05-details-and-failures 11-books-check schedule history run-page timeline
+screenshots: $(VENV)/.dev-installed
+	rm -rf test-artifacts/readme
+	TEST_ARTIFACTS=test-artifacts/readme $(BIN)/pytest tests/browser -m browser
+	mkdir -p docs/screenshots
+	for s in $(SHOTS); do cp test-artifacts/readme/screenshots/$$s.png docs/screenshots/; done
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

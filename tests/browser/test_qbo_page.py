@@ -178,6 +178,14 @@ def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: A
     expect(page.locator("span.badge", has_text="synced")).to_have_count(3)
     shot(page, "09-sale-list")
 
+    # the books check: every Roofing customer's balance agrees with Company B's
+    page.goto(f"{live.base_url}/admin/qbo/")
+    card.locator("a.qbo-books").click()
+    expect(page.locator(".qbo-books-ok")).to_contain_text(
+        "The balances of 3 customer(s) in QuickBooks agree with the CRM."
+    )
+    shot(page, "11-books-check")
+
 
 def test_cancel_on_the_consent_page_stores_nothing(live: Live, browser_page: Any) -> None:
     page = browser_page

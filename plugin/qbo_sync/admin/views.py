@@ -26,6 +26,7 @@ from ..engine.books import books_check
 from ..errors import ConfigurationError, QBOSyncError
 from ..health import company_health
 from ..jobs import active_run, start_sync, start_sync_all
+from ..links import document_url
 from ..localtime import zone_label
 from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun, utcnow
 from ..profiles import (
@@ -310,17 +311,12 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         except QBOSyncError as exc:
             flash(f"The books check could not be made: {exc}", "error")
             return self._back(profile)
-        workbook = (
-            st.settings.emulator_url.rstrip("/") + f"/app/{company.realm_id}/customer/"
-            if st.settings.environment == "emulator"
-            else None
-        )
         return self.render(
             "qbo_sync/books.html",
             profile=profile,
             report=report,
             record_url=lambda cid: st.source.record_url(RecordKind.CUSTOMER, cid),
-            qbo_url=(lambda qid: f"{workbook}{qid}") if workbook else None,
+            qbo_url=lambda qid: document_url(st.settings, company.realm_id, DocKind.CUSTOMER, qid),
         )
 
     # runs ---------------------------------------------------------------------------------
