@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from datetime import datetime
 from typing import Any
 
 import click
@@ -211,6 +212,10 @@ def _print_run(run: SyncRun) -> None:
         click.echo(f"  {line}")
 
 
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(qbo_state().settings.zone).isoformat() if value else None
+
+
 @qbo.command("status")
 @click.option("--json", "as_json", is_flag=True)
 def status(as_json: bool) -> None:
@@ -238,8 +243,9 @@ def status(as_json: bool) -> None:
                     "id": last.id,
                     "status": last.status.value,
                     "message": last.message,
-                    "started_at": last.started_at.isoformat() if last.started_at else None,
-                    "ended_at": last.ended_at.isoformat() if last.ended_at else None,
+                    # ISO 8601 with the office's offset ("2026-12-01T08:31:06-05:00")
+                    "started_at": _iso(last.started_at),
+                    "ended_at": _iso(last.ended_at),
                     "details": phase_lines(last, qbo_state().settings.zone),
                     "requests": last.stats,
                 },

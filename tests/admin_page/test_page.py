@@ -3,8 +3,9 @@ the details, Clear Connection, the Sale list's QuickBooks column, and escaping."
 
 from __future__ import annotations
 
+import json
 import re
-from datetime import date
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -155,6 +156,16 @@ def test_synchronize_shows_the_banner_then_the_details(
     assert lines[0] == f"{started:%Y-%m-%d %H:%M:%S} - Starting Customer Synchronization"
     assert "(created 1, updated 0, unchanged 0, failed 0, blocked 0)" in lines[1]
     assert "succeeded" in text
+
+    # `flask qbo status` tells the same times, in the office's zone too
+    cli = signed_in.application.test_cli_runner()
+    out = cli.invoke(args=["qbo", "status"]).output
+    assert f"Run {run.id} of Company A: succeeded, ended {ended:%-m/%-d/%Y %-I:%M %p}" in out
+    assert f"  {lines[0]}\n" in out
+    (status,) = json.loads(cli.invoke(args=["qbo", "status", "--json"]).output)
+    shown_end = datetime.fromisoformat(status["last_run"]["ended_at"])
+    assert shown_end == run.ended_at and shown_end.utcoffset() == ended.utcoffset()
+    assert status["last_run"]["details"] == lines
 
 
 def test_synchronize_all_and_clear_connection(
