@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, Response
 
-from . import api, oauth, workbook
+from . import api, documents, oauth, workbook
 from . import control as control_api
 from .clock import Clock
 from .seed import ensure_companies, register_client
@@ -67,7 +67,8 @@ def create_app(
     app.register_blueprint(oauth.blueprint)
     app.register_blueprint(api.blueprint)
     app.register_blueprint(control_api.blueprint)
-    app.register_blueprint(workbook.blueprint)
+    # the workbook blueprint, with the document pages `documents` adds to it
+    app.register_blueprint(documents.blueprint)
     app.register_blueprint(workbook.home_blueprint)
 
     @app.after_request

@@ -24,6 +24,7 @@ from flask import (
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from . import tokens
+from .directory import companies
 from .state import emulator
 
 blueprint = Blueprint("qbo_oauth", __name__, template_folder="templates")
@@ -140,7 +141,7 @@ def authorize() -> WerkzeugResponse | tuple[str, int]:
     if request.method == "GET":
         page = render_template(
             "consent.html",
-            companies=list(emu.realms.items()),
+            companies=companies(emu),
             client_id=client_id,
             redirect_uri=redirect_uri,
             state=state,

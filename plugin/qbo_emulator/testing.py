@@ -148,13 +148,7 @@ class EmulatorProcess:
             r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text
         ):
             form[html.unescape(name)] = html.unescape(value)
-        match = re.search(
-            r'name="realmId" value="([^"]+)"[^>]*>\s*' + re.escape(html.escape(company)) + r"<",
-            page.text,
-        )
-        if match is None:
-            raise ValueError(f"company {company!r} is not offered on the consent page")
-        form["realmId"] = match.group(1)
+        form["realmId"] = self._offered_realm(page.text, company)
         form["action"] = action
         answer = self.http.post(
             f"{self.base_url}/connect/oauth2", data=form, allow_redirects=False, timeout=10
@@ -162,6 +156,18 @@ class EmulatorProcess:
         if answer.status_code != 302:
             raise RuntimeError(f"consent page answered {answer.status_code}: {answer.text[:200]}")
         return str(answer.headers["Location"])
+
+    def _offered_realm(self, page: str, company: str) -> str:
+        """The realm id of `company` (its seeded name, or the CompanyName the consent page
+        shows) among the choices of the consent page."""
+        offered = re.findall(
+            r'<label><input type="radio" name="realmId" value="([^"]+)"[^>]*>\s*([^<]*)</label>',
+            page,
+        )
+        for realm_id, label in offered:
+            if self.realm_ids.get(company) == realm_id or html.unescape(label.strip()) == company:
+                return str(realm_id)
+        raise ValueError(f"company {company!r} is not offered on the consent page")
 
     def _control(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(

@@ -1,12 +1,16 @@
-"""Read-only pages: the companies at `/`, and per company its customers and one customer's page."""
+"""Read-only pages: the companies at `/` (the front door), and per company its customers and one
+customer's page. The document pages (invoice, payment, credit memo) are `documents`', on the same
+blueprint; the helpers here format amounts and dates for both."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, url_for
+from werkzeug.wrappers import Response
 
+from .directory import companies
 from .entities.common import money
 from .repo import Doc, Repo
 from .state import emulator
@@ -14,6 +18,8 @@ from .state import emulator
 blueprint = Blueprint("qbo_workbook", __name__, url_prefix="/app", template_folder="templates")
 home_blueprint = Blueprint("qbo_home", __name__, template_folder="templates")
 AR_ACCOUNT = "Accounts Receivable (A/R)"
+# The workbook page of each transaction type the customer page lists (the paths links.py builds).
+PAGES = {"Invoice": "invoice", "Credit Memo": "creditmemo", "Payment": "payment"}
 
 
 @dataclass
@@ -24,6 +30,8 @@ class TxnRow:
     account: str
     amount: str
     sort_key: tuple[str, int]
+    page: str = ""  # the endpoint of the transaction's own page
+    id: str = ""
 
 
 def amount_text(value: object) -> str:
@@ -35,7 +43,8 @@ def us_date(iso: str) -> str:
     return f"{parts[1]}/{parts[2]}/{parts[0]}" if len(parts) == 3 else iso
 
 
-def _company(realm_id: str) -> str:
+def company_of(realm_id: str) -> str:
+    """The seeded name of the company (404 for an unknown realm)."""
     names = {realm: name for name, realm in emulator().realms.items()}
     if realm_id not in names:
         abort(404)
@@ -45,19 +54,18 @@ def _company(realm_id: str) -> str:
 @home_blueprint.get("/")
 def home() -> str:
     """Every company with its realm id and a link to its workbook (all text escaped)."""
-    emu = emulator()
-    companies = []
-    with emu.store.read() as conn:
-        for name, realm_id in emu.realms.items():
-            info = Repo(conn, realm_id, emu.clock).get("CompanyInfo", "1") or {}
-            legal = str(info.get("CompanyName") or name)
-            companies.append({"name": name, "company_name": legal, "realm_id": realm_id})
-    return render_template("home.html", companies=companies)
+    return render_template("home.html", companies=companies(emulator()))
+
+
+@blueprint.get("/")
+def workbooks() -> Response:
+    """`/app/` has no page of its own: the front door lists the companies' workbooks."""
+    return redirect(url_for("qbo_home.home"))
 
 
 @blueprint.get("/<realm_id>/")
 def customers(realm_id: str) -> str:
-    company = _company(realm_id)
+    company = company_of(realm_id)
     emu = emulator()
     with emu.store.read() as conn:
         docs = Repo(conn, realm_id, emu.clock).all("Customer")
@@ -81,9 +89,9 @@ def transactions(repo: Repo, customer_id: str) -> list[TxnRow]:
 
     def add(kind: str, doc: Doc, num: str, account: str, amount: object) -> None:
         date = str(doc.get("TxnDate", ""))
-        rows.append(
-            TxnRow(kind, num, us_date(date), account, amount_text(amount), (date, int(doc["Id"])))
-        )
+        key = (date, int(doc["Id"]))
+        text = amount_text(amount)
+        rows.append(TxnRow(kind, num, us_date(date), account, text, key, PAGES[kind], doc["Id"]))
 
     for doc in repo.for_customer("Invoice", customer_id):
         add("Invoice", doc, str(doc.get("DocNumber", "")), AR_ACCOUNT, doc.get("TotalAmt"))
@@ -99,7 +107,7 @@ def transactions(repo: Repo, customer_id: str) -> list[TxnRow]:
 
 @blueprint.get("/<realm_id>/customer/<customer_id>")
 def customer(realm_id: str, customer_id: str) -> str:
-    company = _company(realm_id)
+    company = company_of(realm_id)
     emu = emulator()
     with emu.store.read() as conn:
         repo = Repo(conn, realm_id, emu.clock)
