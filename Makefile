@@ -61,7 +61,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # The README's pictures: the browser tests take them (Chromium), this keeps the chosen ones.
-SHOTS := 03-connected 04-sync-progress 05-details-and-failures 11-books-check schedule history run-page timeline
+SHOTS := 03-connected 04-sync-progress 05-details-and-failures 10-invoice-in-quickbooks 11-books-check schedule history run-page timeline
 screenshots: $(VENV)/.dev-installed
 	rm -rf test-artifacts/readme
 	TEST_ARTIFACTS=test-artifacts/readme $(BIN)/pytest tests/browser -m browser

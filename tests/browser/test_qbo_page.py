@@ -178,6 +178,19 @@ def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: A
     expect(page.locator("span.badge", has_text="synced")).to_have_count(3)
     shot(page, "09-sale-list")
 
+    # each opens in QuickBooks: here the emulator's invoice page of that very document
+    row = page.locator("tr", has_text="S401")
+    with page.context.expect_page() as opened:
+        row.locator("a.qbo-open", has_text="Open in QuickBooks").click()
+    invoice = opened.value
+    invoice.wait_for_load_state()
+    assert invoice.url.startswith(f"{live.emulator.base_url}/app/{realm_b}/invoice/")
+    expect(invoice.locator("h1")).to_have_text("Invoice S401")
+    expect(invoice.get_by_text("Ana Lopez").first).to_be_visible()
+    expect(invoice.locator("body")).to_contain_text("1,210.00")  # 8 x 118.75 + 4 x 65.00
+    shot(invoice, "10-invoice-in-quickbooks")
+    invoice.close()
+
     # the books check: every Roofing customer's balance agrees with Company B's
     page.goto(f"{live.base_url}/admin/qbo/")
     card.locator("a.qbo-books").click()
