@@ -36,6 +36,12 @@ from .explain import blocked_by, explain
 CHUNK = 500
 
 
+def _told(why: str | None, error: QBORequestError) -> str:
+    """Our plain words, then what QuickBooks itself said (its message names the field)."""
+    said = str(error)[:1000]
+    return f"{why} QuickBooks said: {said}" if why and said and said not in why else why or said
+
+
 class RunSuperseded(QBOSyncError):
     """Another run took this company (its fencing token is newer); this one must stop."""
 
@@ -274,7 +280,7 @@ class Journal:
             EventKind.FAILED,
             op=op,
             request_id=request_id,
-            message=doc.explanation,
+            message=_told(doc.explanation, error),
             error_code=error.code,
             intuit_tid=error.intuit_tid,
         )
@@ -288,7 +294,7 @@ class Journal:
             EventKind.UNANSWERED,
             op=doc.op_kind,
             request_id=doc.op_request_id,
-            message=doc.explanation,
+            message=_told(doc.explanation, error),
             error_code=error.code,
             intuit_tid=error.intuit_tid,
         )
