@@ -172,7 +172,8 @@ def live(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Live]:
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY=config["SECRET_KEY"],
-        PYTHONPATH=str(repo_root()),
+        # this checkout's plugin, not the one the virtualenv was installed from (a worktree)
+        PYTHONPATH=os.pathsep.join([str(repo_root() / "plugin"), str(repo_root())]),
     )
     server: BaseWSGIServer = make_server("127.0.0.1", port, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="live-app", daemon=True)

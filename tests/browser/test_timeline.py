@@ -5,7 +5,6 @@ page and the company's run history."""
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
 from typing import Any
@@ -19,7 +18,7 @@ from qbo_sync.models import DocKind, EventKind, SyncEvent, SyncRun
 from crm.models import Sale, db
 from tests.browser.conftest import Live, seed_shop
 from tests.browser.test_qbo_page import shot, sign_in
-from tests.conftest import OFFICE_ZONE, PHASE_LINES, repo_root
+from tests.conftest import OFFICE_ZONE, PHASE_LINES
 
 pytestmark = pytest.mark.browser
 
@@ -46,8 +45,6 @@ def _synchronize(page: Any, live: Live, card: Any) -> None:
 
 def test_a_sales_timeline_after_an_edit_and_a_failure(live: Live, browser_page: Any) -> None:
     page = browser_page
-    # the workers import this checkout's plugin, not the one the virtualenv was installed from
-    live.env["PYTHONPATH"] = os.pathsep.join([str(repo_root() / "plugin"), str(repo_root())])
     seed_shop()
     sign_in(page, live)
     page.select_option("#qbo-new-segment", label="Roofing")
