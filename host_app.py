@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from flask import Flask, url_for
+from flask_login import current_user
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
 from qbo_sync import QBOSync
@@ -48,6 +49,11 @@ def _sqlite_pragmas(dbapi_conn: Any, record: Any) -> None:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
+
+
+def _signed_in_name() -> str | None:
+    """The signed-in user's name, for the runs they start (None outside a signed-in request)."""
+    return str(current_user.username) if current_user.is_authenticated else None
 
 
 def create_app(
@@ -98,9 +104,14 @@ def create_app(
 
     source = CRMSourceAdapter(url_for=crm_url)
     source.init_app(app)
-    QBOSync(db, source, admin=admin, is_accessible=is_signed_in, on_inaccessible=to_login).init_app(
-        app
-    )
+    QBOSync(
+        db,
+        source,
+        admin=admin,
+        is_accessible=is_signed_in,
+        on_inaccessible=to_login,
+        user_name=_signed_in_name,
+    ).init_app(app)
     init_security(app, admin)  # after the plugin's views: their actions are in the CSP
     state = app.extensions["qbo_sync"]
     init_login_limits(app, redis_url=lambda: state.redis_url)  # the plugin's Redis

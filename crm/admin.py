@@ -11,6 +11,7 @@ from flask_admin.contrib.sqla import ModelView
 from flask_admin.theme import Bootstrap4Theme
 from flask_login import current_user
 from markupsafe import Markup
+from qbo_sync.admin.record_links import QuickBooksHistoryMixin
 from qbo_sync.admin.sales import SalePushMixin
 from werkzeug.wrappers import Response
 
@@ -78,7 +79,7 @@ class SegmentView(CRMView):
     form_columns = ("name",)
 
 
-class CustomerView(CRMView):
+class CustomerView(QuickBooksHistoryMixin, CRMView):
     column_list = (
         "first_name",
         "last_name",
@@ -120,7 +121,7 @@ class ProductView(CRMView):
     }
 
 
-class SaleView(SalePushMixin, CRMView):
+class SaleView(QuickBooksHistoryMixin, SalePushMixin, CRMView):
     column_list = (
         "number",
         "customer",
@@ -156,7 +157,7 @@ class SaleView(SalePushMixin, CRMView):
     )
 
 
-class ReceiptView(CRMView):
+class ReceiptView(QuickBooksHistoryMixin, CRMView):
     column_list = ("number", "kind", "customer", "sale", "received_on", "payment_method", "amount")
     column_searchable_list = ("number", "payment_method")
     column_filters = ("kind", "received_on", "payment_method")

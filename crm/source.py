@@ -260,6 +260,43 @@ class CRMSourceAdapter:
     def record_url(self, kind: RecordKind, local_id: str) -> str | None:
         return self._url_for(str(kind), int(local_id))
 
+    def record_labels(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        wanted = _ids(i for i in ids if str(i).isdigit())
+        if not wanted:
+            return {}
+        kind = RecordKind(kind)
+        with Session(db.engine) as session:
+            if kind is RecordKind.SALE:
+                sales = session.execute(
+                    sa.select(Sale.id, Sale.number, Customer.first_name, Customer.last_name)
+                    .join(Customer, Customer.id == Sale.customer_id)
+                    .where(Sale.id.in_(wanted))
+                )
+                return {
+                    str(r.id): f"Sale {r.number} ({f'{r.first_name} {r.last_name}'.strip()})"
+                    for r in sales
+                }
+            if kind in (RecordKind.RECEIPT, RecordKind.ADJUSTMENT):
+                receipts = session.execute(
+                    sa.select(Receipt.id, Receipt.number, Receipt.kind).where(
+                        Receipt.id.in_(wanted)
+                    )
+                )
+                return {str(r.id): f"{str(r.kind).title()} {r.number}" for r in receipts}
+            if kind is RecordKind.CUSTOMER:
+                people = session.execute(
+                    sa.select(Customer.id, Customer.first_name, Customer.last_name).where(
+                        Customer.id.in_(wanted)
+                    )
+                )
+                return {
+                    str(r.id): f"Customer {f'{r.first_name} {r.last_name}'.strip()}" for r in people
+                }
+            products = session.execute(
+                sa.select(Product.id, Product.name).where(Product.id.in_(wanted))
+            )
+            return {str(r.id): f"Product {r.name}" for r in products}
+
     def init_app(self, app: Flask) -> None:
         app.extensions["crm_source"] = self
 

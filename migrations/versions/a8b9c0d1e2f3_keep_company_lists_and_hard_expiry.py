@@ -1,7 +1,7 @@
 """keep each company's lists and its grant's hard expiry
 
 Revision ID: a8b9c0d1e2f3
-Revises: c4d1f7a2e9b3
+Revises: d5e8a1b2c3f4
 Create Date: 2026-12-01 19:00:00.000000
 
 qbo_sync_company_list: the chart of accounts, items and payment methods of each company as last
@@ -17,7 +17,7 @@ from qbo_sync.models import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = 'a8b9c0d1e2f3'
-down_revision = 'c4d1f7a2e9b3'
+down_revision = 'd5e8a1b2c3f4'
 branch_labels = None
 depends_on = None
 

@@ -18,8 +18,9 @@ from .state import EXTENSION_KEY, QBOSyncState
 class QBOSync:
     """`QBOSync(db, source, admin=..., is_accessible=..., on_inaccessible=...).init_app(app)`.
 
-    The host owns the Admin object, login and CSRF; it tells the plugin how to check access and
-    where to send a visitor who is not signed in.
+    The host owns the Admin object, login and CSRF; it tells the plugin how to check access,
+    where to send a visitor who is not signed in and, optionally (`user_name`), the name of
+    the signed-in user, kept on the runs that user starts.
     """
 
     def __init__(
@@ -30,6 +31,7 @@ class QBOSync:
         admin: Admin,
         is_accessible: Callable[[], bool],
         on_inaccessible: Callable[[], Response],
+        user_name: Callable[[], str | None] | None = None,
         app: Flask | None = None,
     ) -> None:
         self.db = db
@@ -37,6 +39,7 @@ class QBOSync:
         self.admin = admin
         self.is_accessible = is_accessible
         self.on_inaccessible = on_inaccessible
+        self.user_name = user_name
         if app is not None:
             self.init_app(app)
 
@@ -45,9 +48,12 @@ class QBOSync:
             raise RuntimeError("QBOSync is already initialised on this app")
         settings = load_settings(app.config)
         check_environment(settings, debug_or_testing=bool(app.debug or app.testing))
-        app.extensions[EXTENSION_KEY] = QBOSyncState(
+        state = QBOSyncState(
             settings, self.db, self.source, app.instance_path, app.config.get("REDIS_URL")
         )
+        if self.user_name is not None:
+            state.user_name = self.user_name
+        app.extensions[EXTENSION_KEY] = state
         app.register_blueprint(
             Blueprint(
                 "qbo_sync",

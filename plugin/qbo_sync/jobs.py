@@ -263,13 +263,20 @@ def start_sync(
     sale_ids: Sequence[str] | None = None,
     trigger: str = "manual",
     depends_on: Job | None = None,
+    started_by: str | None = None,
 ) -> tuple[SyncRun, bool]:
-    """Queue a run of the profile's company; (run, False) when one is already on its way."""
+    """Queue a run of the profile's company; (run, False) when one is already on its way.
+    `started_by`: the signed-in user who asked for it, if a user did."""
     company = profile.company
     if company is None:
         raise ConnectionProblem("This profile is not connected to a QuickBooks company.")
     return start_company_sync(
-        company, profile, sale_ids=sale_ids, trigger=trigger, depends_on=depends_on
+        company,
+        profile,
+        sale_ids=sale_ids,
+        trigger=trigger,
+        depends_on=depends_on,
+        started_by=started_by,
     )
 
 
@@ -280,6 +287,7 @@ def start_company_sync(
     sale_ids: Sequence[str] | None = None,
     trigger: str = "manual",
     depends_on: Job | None = None,
+    started_by: str | None = None,
 ) -> tuple[SyncRun, bool]:
     st = qbo_state()
     session = st.db.session()
@@ -292,6 +300,7 @@ def start_company_sync(
             profile_id=profile.id if profile is not None else None,
             status=RunStatus.QUEUED,
             trigger=trigger,
+            started_by=started_by,
             realm_id=company.realm_id,
             sale_ids=[str(s) for s in sale_ids] if sale_ids is not None else None,
         )
@@ -301,7 +310,9 @@ def start_company_sync(
         return run, True
 
 
-def start_sync_all(trigger: str = "manual") -> list[tuple[SyncRun, bool]]:
+def start_sync_all(
+    trigger: str = "manual", *, started_by: str | None = None
+) -> list[tuple[SyncRun, bool]]:
     """One run per connected company, one after another (a failed one does not stop the next)."""
     session = qbo_state().db.session
     companies = session.scalars(sa.select(Company).order_by(Company.id)).all()
@@ -310,7 +321,9 @@ def start_sync_all(trigger: str = "manual") -> list[tuple[SyncRun, bool]]:
     for company in companies:
         if not company.is_connected or not company.profiles:
             continue
-        run, new = start_company_sync(company, trigger=trigger, depends_on=previous)
+        run, new = start_company_sync(
+            company, trigger=trigger, depends_on=previous, started_by=started_by
+        )
         started.append((run, new))
         if new and run.job_id:
             previous = Job.fetch(run.job_id, connection=qbo_state().redis)

@@ -170,10 +170,22 @@ class SyncProfile(TimestampMixin, Base):
         return bool(self.company is not None and self.company.is_connected)
 
 
+class RunTrigger(StrEnum):
+    """What started a run (`SyncRun.trigger`); the values are stored, keep them."""
+
+    ADMIN_PAGE = "admin page"
+    RETRY = "retry"
+    BULK_ACTION = "bulk action"
+    SCHEDULE = "schedule"
+    COMMAND_LINE = "command line"
+    MANUAL = "manual"
+
+
 class SyncRun(TimestampMixin, Base):
     """One synchronization of one company; its phases are the "Synchronization Details".
 
-    `profile_id` is the profile whose button (or command) started it, if any.
+    `profile_id` is the profile whose button (or command) started it, if any; `started_by`
+    the signed-in user who pressed it (None for the schedule and the command line).
     """
 
     __tablename__ = "qbo_sync_run"
@@ -183,7 +195,8 @@ class SyncRun(TimestampMixin, Base):
     profile_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qbo_sync_profile.id"))
     realm_id: Mapped[str | None] = mapped_column(sa.String(32))
     status: Mapped[RunStatus] = enum_column(RunStatus, default=RunStatus.QUEUED)
-    trigger: Mapped[str] = mapped_column(sa.String(32), default="manual")
+    trigger: Mapped[str] = mapped_column(sa.String(32), default=RunTrigger.MANUAL.value)
+    started_by: Mapped[str | None] = mapped_column(sa.String(80))
     job_id: Mapped[str | None] = mapped_column(sa.String(64))
     # Limited runs (bulk action on selected sales) keep their sale ids here.
     sale_ids: Mapped[list[str] | None] = mapped_column(sa.JSON)
@@ -343,6 +356,53 @@ class SyncDocument(TimestampMixin, Base):
 sa.Index("ix_qbo_sync_document_status", SyncDocument.company_id, SyncDocument.status)
 sa.Index("ix_qbo_sync_document_sale", SyncDocument.company_id, SyncDocument.sale_id)
 sa.Index("ix_qbo_sync_document_inflight", SyncDocument.company_id, SyncDocument.op_request_id)
+
+
+class EventKind(StrEnum):
+    """What happened to a document, as its timeline tells it."""
+
+    PREVIEWED = "previewed"  # a preview showed an operation the next run would make
+    SENT = "sent"  # an operation was journaled and sent (its exact body kept)
+    RESENT = "resent"  # an unanswered operation was sent again, exactly as journaled
+    WRITTEN = "written"  # QuickBooks confirmed a create or an update
+    VOIDED = "voided"  # QuickBooks confirmed a void or a delete
+    LINKED = "linked"  # tied to a document QuickBooks already had (same name or number)
+    FAILED = "failed"  # QuickBooks refused it, or it could not be sent as it is
+    BLOCKED = "blocked"  # it waits for another document that is not in QuickBooks
+    UNANSWERED = "unanswered"  # no answer came; the operation stays journaled
+
+
+class SyncEvent(Base):
+    """One event of a document's history (the record timeline), written by the journal in the
+    transaction of the change it describes; previews add theirs from the page.
+
+    `body` is the exact request body of a sent event; what changed is worked out from it when
+    shown (see admin.field_changes).
+    """
+
+    __tablename__ = "qbo_sync_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(sa.ForeignKey("qbo_sync_company.id"))
+    run_id: Mapped[int | None] = mapped_column(index=True)
+    document_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qbo_sync_document.id"))
+    kind: Mapped[DocKind] = enum_column(DocKind)
+    local_id: Mapped[str] = mapped_column(sa.String(64))
+    sale_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    event: Mapped[EventKind] = enum_column(EventKind)
+    op: Mapped[OpKind | None] = enum_column(OpKind, nullable=True)
+    request_id: Mapped[str | None] = mapped_column(sa.String(50))
+    intuit_tid: Mapped[str | None] = mapped_column(sa.String(100))
+    qbo_id: Mapped[str | None] = mapped_column(sa.String(32))
+    error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    document: Mapped[SyncDocument | None] = relationship()
+
+
+sa.Index("ix_qbo_sync_event_record", SyncEvent.kind, SyncEvent.local_id)
 
 
 class ListKind(StrEnum):

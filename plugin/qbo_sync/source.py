@@ -158,6 +158,11 @@ class CRMSource(Protocol):
         """Where the record lives in the CRM's admin (called while serving a request)."""
         ...
 
+    def record_labels(self, kind: RecordKind, ids: Sequence[str]) -> dict[str, str]:
+        """How the CRM names these records, by id, in one query: "Sale S400 (William Smith)",
+        "Receipt R000", "Adjustment A001", "Customer William Smith". Missing ids are absent."""
+        ...
+
     def watch(self, listener: ChangeListener) -> None:
         """Call `listener(connection, events)` inside the host's transaction after each flush.
 

@@ -23,6 +23,10 @@ from .source import CRMSource
 EXTENSION_KEY = "qbo_sync"
 
 
+def _nobody() -> str | None:
+    return None
+
+
 @dataclass
 class QBOSyncState:
     """What the plugin keeps per app, in app.extensions["qbo_sync"]."""
@@ -33,6 +37,8 @@ class QBOSyncState:
     instance_path: str
     configured_redis_url: str | None = None
     metadata: Any = field(default=Base.metadata)
+    # The signed-in user's name, as the host tells it (recorded on the runs a user starts).
+    user_name: Callable[[], str | None] = _nobody
     _redis: redis.Redis | None = None
 
     @property

@@ -22,6 +22,13 @@ def _plugin_routes(app: Flask) -> list[tuple[str, str]]:
         if not rule.rule.startswith(PAGE):
             continue
         path = rule.rule.replace("<int:profile_id>", "1")
+        for arg, value in (
+            ("<int:company_id>", "1"),
+            ("<int:run_id>", "1"),
+            ("<record_kind>", "sale"),
+            ("<local_id>", "1"),
+        ):
+            path = path.replace(arg, value)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             out.append((method, path))
     return out
@@ -34,7 +41,10 @@ def test_the_page_has_the_expected_routes(app: Flask) -> None:
         ("GET", "/admin/qbo/1/preview"),
         ("GET", "/admin/qbo/callback"),
         ("GET", "/admin/qbo/confirm-company"),
+        ("GET", "/admin/qbo/history/1"),
+        ("GET", "/admin/qbo/runs/1"),
         ("GET", "/admin/qbo/status"),
+        ("GET", "/admin/qbo/timeline/sale/1"),
         ("POST", "/admin/qbo/1/authorize"),
         ("POST", "/admin/qbo/1/clear"),
         ("POST", "/admin/qbo/1/company"),

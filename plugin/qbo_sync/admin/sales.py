@@ -19,7 +19,7 @@ from flask_admin.actions import action
 from markupsafe import Markup
 
 from ..links import document_url
-from ..models import Company, DocKind, RecordStatus, SyncDocument, SyncProfile
+from ..models import Company, DocKind, RecordStatus, RunTrigger, SyncDocument, SyncProfile
 
 QBO_STATE_COLUMN = "qbo_state"
 STATE_LABEL = "QuickBooks"
@@ -143,7 +143,12 @@ class SalePushMixin:
         for company_id, sale_ids in chosen.items():
             profile = first[company_id]
             picked = sorted(sale_ids, key=lambda s: (len(s), s))
-            run, new = start_sync(profile, sale_ids=picked, trigger="bulk action")
+            run, new = start_sync(
+                profile,
+                sale_ids=picked,
+                trigger=RunTrigger.BULK_ACTION,
+                started_by=st.user_name(),
+            )
             if new:
                 flash(
                     f"Pushing {len(picked)} sale(s) to {profile.company_name}.",

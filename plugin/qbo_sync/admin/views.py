@@ -28,7 +28,7 @@ from ..health import company_health
 from ..jobs import active_run, start_sync, start_sync_all
 from ..links import document_url
 from ..localtime import zone_label
-from ..models import Company, DocKind, SyncDocument, SyncProfile, SyncRun, utcnow
+from ..models import Company, DocKind, RunTrigger, SyncDocument, SyncProfile, SyncRun, utcnow
 from ..profiles import (
     ALL_SEGMENTS,
     accounts,
@@ -42,6 +42,7 @@ from ..profiles import (
 from ..source import RecordKind
 from ..state import QBOSyncState, qbo_state
 from .connect import ConnectionRoutes
+from .history import HistoryRoutes, record_preview
 from .panels import (
     ProfileCard,
     account_choices,
@@ -57,7 +58,7 @@ from .panels import (
 )
 
 ALL_CHOICE = "*"
-TRIGGER = "admin page"
+TRIGGER = RunTrigger.ADMIN_PAGE
 ACCOUNT_FIELDS = (
     ("ar", "ar_account", "Accounts Receivable Account"),
     ("income", "income_account", "Income Account"),
@@ -69,7 +70,7 @@ def _state() -> QBOSyncState:
     return qbo_state()
 
 
-class QBOSyncView(ConnectionRoutes, BaseView):
+class QBOSyncView(ConnectionRoutes, HistoryRoutes, BaseView):
     def __init__(
         self,
         is_accessible: Callable[[], bool],
@@ -299,6 +300,7 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         except QBOSyncError as exc:
             flash(f"The preview could not be made: {exc}", "error")
             return self._back(profile)
+        record_preview(st.db.session(), company, result)
         return self.render("qbo_sync/preview.html", profile=profile, company=company, result=result)
 
     @expose("/<int:profile_id>/books")
@@ -333,13 +335,13 @@ class QBOSyncView(ConnectionRoutes, BaseView):
         if not profile.is_connected:
             flash(f"Connect {profile.segment_name} first (Setup Authentication).", "error")
             return self._back(profile)
-        run, new = start_sync(profile, trigger=TRIGGER)
+        run, new = start_sync(profile, trigger=TRIGGER, started_by=_state().user_name())
         self._started(profile, run, new, "Synchronization")
         return self._back(profile)
 
     @expose("/sync-all", methods=("POST",))
     def sync_all(self) -> Response:
-        started = start_sync_all(trigger=TRIGGER)
+        started = start_sync_all(trigger=TRIGGER, started_by=_state().user_name())
         if not started:
             flash("No profile is connected.", "error")
         else:
@@ -370,7 +372,9 @@ class QBOSyncView(ConnectionRoutes, BaseView):
                 flash("Select the records to retry.", "error")
                 return self._back(profile)
             sale_ids = self._sales_of(records)
-        run, new = start_sync(profile, sale_ids=sale_ids, trigger="retry")
+        run, new = start_sync(
+            profile, sale_ids=sale_ids, trigger=RunTrigger.RETRY, started_by=_state().user_name()
+        )
         self._started(profile, run, new, "Retry")
         return self._back(profile)
 

@@ -5,6 +5,10 @@ journaled on its document and committed, under the run's fencing token. After Qu
 answers, the document's recorded state (Id, SyncToken, hash, facts, live) or the refusal is
 committed at once. An operation that was never answered stays journaled and is resent,
 byte for byte, under its own request id before anything new is planned for the document.
+
+Each step also appends a SyncEvent (the record timeline) to the same session, so the event
+commits with the change it describes; a step that changes nothing (a document unchanged, a
+document blocked again for the same reason) adds none, and a preview (`dry`) adds none.
 """
 
 from __future__ import annotations
@@ -17,10 +21,25 @@ from sqlalchemy.orm import Session
 
 from ..errors import QBORequestError, QBOSyncError
 from ..mapping import operation_request_id
-from ..models import Company, DocKind, OpKind, RecordStatus, SyncDocument, utcnow
+from ..models import (
+    Company,
+    DocKind,
+    EventKind,
+    OpKind,
+    RecordStatus,
+    SyncDocument,
+    SyncEvent,
+    utcnow,
+)
 from .explain import blocked_by, explain
 
 CHUNK = 500
+
+
+def _told(why: str | None, error: QBORequestError) -> str:
+    """Our plain words, then what QuickBooks itself said (its message names the field)."""
+    said = str(error)[:1000]
+    return f"{why} QuickBooks said: {said}" if why and said and said not in why else why or said
 
 
 class RunSuperseded(QBOSyncError):
@@ -50,6 +69,7 @@ class Journal:
         self.run_id = run_id
         self.fence = fence
         self.dry = False  # a preview: nothing is ever committed
+        self._resending: set[int] = set()  # documents whose operation this run sends again
 
     # -- fencing -------------------------------------------------------------------------------
 
@@ -139,13 +159,17 @@ class Journal:
         return [str(s) for s in rows]
 
     def in_flight(self) -> list[SyncDocument]:
-        return list(
+        """The unanswered operations, which the run resends first (their settlements are told
+        as "resent" on the timeline)."""
+        docs = list(
             self.session.scalars(
                 self._query()
                 .where(SyncDocument.op_request_id.is_not(None))
                 .order_by(SyncDocument.op_batch_id, SyncDocument.id)
             )
         )
+        self._resending.update(doc.id for doc in docs)
+        return docs
 
     def get_or_new(self, kind: DocKind, local_id: str) -> SyncDocument:
         found = self.load(kind, [local_id])
@@ -199,10 +223,13 @@ class Journal:
         doc.attempts = (doc.attempts or 0) + 1
         doc.status = RecordStatus.IN_FLIGHT
         doc.last_run_id = self.run_id
+        self._event(doc, EventKind.SENT, op=op, request_id=doc.op_request_id, body=body_text)
         return doc.op_request_id
 
     def succeeded(self, doc: SyncDocument, entity: dict[str, Any]) -> None:
+        self._resent(doc)
         op = doc.op_kind
+        request_id = doc.op_request_id
         if op in (OpKind.CREATE, OpKind.UPDATE):
             doc.qbo_id = str(entity.get("Id", doc.qbo_id))
             doc.live = True
@@ -214,12 +241,15 @@ class Journal:
             doc.facts = doc.op_facts
         self._clear_op(doc)
         self._settle(doc, RecordStatus.SYNCED)
+        done = EventKind.WRITTEN if op in (OpKind.CREATE, OpKind.UPDATE) else EventKind.VOIDED
+        self._event(doc, done, op=op, request_id=request_id)
 
     def linked(self, doc: SyncDocument, entity: dict[str, Any], note: str) -> None:
         """The document is one QuickBooks already had (found by name or number)."""
         doc.qbo_id = str(entity["Id"])
         doc.sync_token = str(entity.get("SyncToken", "0"))
         doc.cleaned = "; ".join(filter(None, [doc.cleaned, note]))
+        self._event(doc, EventKind.LINKED, message=note)
 
     def _clear_op(self, doc: SyncDocument) -> None:
         doc.op_kind = doc.op_body = doc.op_hash = doc.op_facts = doc.op_include = None
@@ -241,22 +271,47 @@ class Journal:
 
     def refused(self, doc: SyncDocument, error: QBORequestError, why: str | None = None) -> None:
         """QuickBooks answered with a refusal: the operation is over, the document FAILED."""
-        request_id = error.request_id or doc.op_request_id
+        self._resent(doc)
+        op, request_id = doc.op_kind, error.request_id or doc.op_request_id
         self._clear_op(doc)
         self._fail(doc, error, why or explain(error), request_id)
+        self._event(
+            doc,
+            EventKind.FAILED,
+            op=op,
+            request_id=request_id,
+            message=_told(doc.explanation, error),
+            error_code=error.code,
+            intuit_tid=error.intuit_tid,
+        )
 
     def unanswered(self, doc: SyncDocument, error: QBORequestError) -> None:
         """No answer came: the operation stays journaled and is resent first next time."""
+        self._resent(doc)
         self._fail(doc, error, explain(error), doc.op_request_id)
+        self._event(
+            doc,
+            EventKind.UNANSWERED,
+            op=doc.op_kind,
+            request_id=doc.op_request_id,
+            message=_told(doc.explanation, error),
+            error_code=error.code,
+            intuit_tid=error.intuit_tid,
+        )
 
     def not_sent(self, doc: SyncDocument, why: str, code: str | None = None) -> None:
         """Refused before sending (cannot be expressed, closed period): plain words only."""
+        again = (
+            doc.status is RecordStatus.FAILED and doc.explanation == why and doc.error_code == code
+        )
         doc.status = RecordStatus.FAILED
         doc.error_code = code
         doc.error_message = doc.error_detail = doc.error_element = doc.intuit_tid = None
         doc.error_request_id = None
         doc.explanation = doc.root_cause = why
         doc.last_run_id = self.run_id
+        if not again:  # refused for the same reason as last time: nothing new to tell
+            self._event(doc, EventKind.FAILED, message=why, error_code=code)
 
     def _fail(
         self, doc: SyncDocument, error: QBORequestError, why: str, request_id: str | None
@@ -275,9 +330,63 @@ class Journal:
         """The document waits for another (an invoice for its customer, a payment for its
         invoice) that is not in QuickBooks; it carries that one's root cause."""
         cause = None if parent is None else parent.root_cause or parent.explanation
+        why = blocked_by(parent_label, cause)
+        again = doc.status is RecordStatus.BLOCKED and doc.explanation == why
         doc.status = RecordStatus.BLOCKED
         doc.error_code = parent.error_code if parent is not None else None
         doc.error_message = doc.error_detail = doc.error_element = doc.intuit_tid = None
-        doc.explanation = blocked_by(parent_label, cause)
+        doc.explanation = why
         doc.root_cause = cause
         doc.last_run_id = self.run_id
+        if not again:  # blocked again for the same reason: nothing new to tell
+            self._event(doc, EventKind.BLOCKED, message=why, error_code=doc.error_code)
+
+    # -- the timeline ----------------------------------------------------------------------
+
+    def _resent(self, doc: SyncDocument) -> None:
+        """Before the settlement of a resent operation: the resend itself, as journaled."""
+        if doc.id is None or doc.id not in self._resending:
+            return
+        self._resending.discard(doc.id)
+        self._event(
+            doc,
+            EventKind.RESENT,
+            op=doc.op_kind,
+            request_id=doc.op_request_id,
+            body=doc.op_body,
+        )
+
+    def _event(
+        self,
+        doc: SyncDocument,
+        event: EventKind,
+        *,
+        op: OpKind | None = None,
+        request_id: str | None = None,
+        message: str | None = None,
+        body: str | None = None,
+        error_code: str | None = None,
+        intuit_tid: str | None = None,
+    ) -> None:
+        """Append one event to the session (no query): it commits with the change it tells."""
+        if self.dry:
+            return
+        self.session.add(
+            SyncEvent(
+                company_id=self.company_id,
+                run_id=self.run_id,
+                document=doc,
+                kind=doc.kind,
+                local_id=doc.local_id,
+                sale_id=doc.sale_id,
+                event=event,
+                op=op,
+                request_id=request_id,
+                intuit_tid=intuit_tid,
+                qbo_id=doc.qbo_id,
+                error_code=error_code,
+                message=message,
+                body=body,
+                at=utcnow(),
+            )
+        )
