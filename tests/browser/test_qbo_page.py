@@ -154,9 +154,18 @@ def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: A
     expect(failure.locator(".qbo-reason")).to_contain_text("The receipt cannot be sent as it is")
     expect(failure.locator(".qbo-reason")).to_contain_text("non-positive amount 0.00")
     expect(card.locator(".qbo-causes")).to_contain_text("1 receipt failed")
+    # named as the CRM names it, not by a database id
+    expect(failure.locator(".qbo-record")).to_contain_text("Receipt R001")
+
+    # its history: the record's timeline, reached from the panel
+    failure.locator("a.qbo-timeline").click()
+    expect(page.locator("h4")).to_contain_text("QuickBooks history: Receipt R001")
+    expect(page.locator("table")).to_contain_text("failed")
+    expect(page.locator("table")).to_contain_text("non-positive amount 0.00")
+    page.go_back()
 
     # fix it in the CRM through the receipt's edit form, reached from the panel's link
-    failure.locator("a", has_text="receipt").click()
+    failure.locator("a", has_text="Receipt R001").click()
     expect(page).to_have_url(re.compile(rf"/admin/receipt/edit/\?id={ids['bad_receipt']}"))
     page.fill("input[name=amount]", "100.00")
     shot(page, "06-fix-receipt")

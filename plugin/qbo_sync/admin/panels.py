@@ -4,6 +4,7 @@ active runs (also as JSON), the last run's details and the failures grouped by c
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -25,7 +26,7 @@ from ..models import (
     SyncProfile,
     SyncRun,
 )
-from ..source import RecordKind
+from ..source import CRMSource, RecordKind
 from ..state import qbo_state
 
 PHASE_NAMES = {
@@ -108,6 +109,9 @@ class FailureRow:
     cause: str
     # Where the document opens in QuickBooks, when it is there (an update refused, say).
     qbo_url: str | None = None
+    # How the CRM names it ("Receipt R001"), and its kind for the record's timeline.
+    label: str = ""
+    record_kind: RecordKind | None = None
 
 
 @dataclass
@@ -162,12 +166,30 @@ def _url(rec: SyncDocument, record_url: Any) -> str | None:
     return record_url(linkable, rec.local_id) if linkable and rec.local_id.isdigit() else None
 
 
+def crm_labels(source: CRMSource, records: Sequence[SyncDocument]) -> dict[tuple[str, str], str]:
+    """(document kind, local id) -> how the CRM names the record, one query per kind; the
+    documents of lists (items, payment methods) are named by their kind and name key."""
+    wanted: dict[RecordKind, set[str]] = {}
+    for rec in records:
+        linkable = LINKABLE.get(rec.kind)
+        if linkable is not None:
+            wanted.setdefault(linkable, set()).add(rec.local_id)
+    names = {kind: source.record_labels(kind, sorted(ids)) for kind, ids in wanted.items()}
+    out: dict[tuple[str, str], str] = {}
+    for rec in records:
+        linkable = LINKABLE.get(rec.kind)
+        found = names.get(linkable, {}).get(rec.local_id) if linkable is not None else None
+        out[(rec.kind, rec.local_id)] = found or f"{kind_word(rec.kind)} {rec.local_id}"
+    return out
+
+
 def _qbo_url(profile: SyncProfile, rec: SyncDocument) -> str | None:
     return document_url(qbo_state().settings, profile.realm_id, rec.kind, rec.qbo_id)
 
 
-def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failures:
-    """Every failed or blocked document of the profile's scope in its company, by cause."""
+def failures(session: Session, profile: SyncProfile, source: CRMSource) -> Failures:
+    """Every failed or blocked document of the profile's scope in its company, by cause; the
+    rows listed name their records as the CRM does."""
     mine = _mine(profile)
     if mine is None:
         return Failures([], [], 0)
@@ -184,7 +206,12 @@ def failures(session: Session, profile: SyncProfile, record_url: Any) -> Failure
         group.counts[(rec.kind, rec.status.value)] += 1
         if len(rows) < MAX_ROWS:
             qbo = _qbo_url(profile, rec) if rec.live else None
-            rows.append(FailureRow(rec, kind_word(rec.kind), _url(rec, record_url), cause, qbo))
+            url = _url(rec, source.record_url)
+            rows.append(FailureRow(rec, kind_word(rec.kind), url, cause, qbo))
+    labels = crm_labels(source, [row.record for row in rows])
+    for row in rows:
+        row.label = labels[(row.record.kind, row.record.local_id)]
+        row.record_kind = LINKABLE.get(row.record.kind)
     ordered = sorted(groups.values(), key=lambda g: (-sum(g.counts.values()), g.cause))
     return Failures(rows, ordered, len(records))
 
@@ -198,6 +225,8 @@ class CleanedRow:
     url: str | None
     notes: list[str]
     qbo_url: str | None = None
+    label: str = ""
+    record_kind: RecordKind | None = None
 
 
 def cleaning_notes(rec: SyncDocument) -> list[str]:
@@ -208,7 +237,7 @@ def cleaning_notes(rec: SyncDocument) -> list[str]:
     return notes
 
 
-def cleaned(session: Session, profile: SyncProfile, record_url: Any) -> list[CleanedRow]:
+def cleaned(session: Session, profile: SyncProfile, source: CRMSource) -> list[CleanedRow]:
     """The live records of the profile's scope QuickBooks holds cleaned (first MAX_ROWS)."""
     mine = _mine(profile)
     if mine is None:
@@ -225,11 +254,12 @@ def cleaned(session: Session, profile: SyncProfile, record_url: Any) -> list[Cle
     for rec in records:
         notes = cleaning_notes(rec)
         if notes:
-            rows.append(
-                CleanedRow(
-                    rec, kind_word(rec.kind), _url(rec, record_url), notes, _qbo_url(profile, rec)
-                )
-            )
+            url = _url(rec, source.record_url)
+            rows.append(CleanedRow(rec, kind_word(rec.kind), url, notes, _qbo_url(profile, rec)))
+    labels = crm_labels(source, [row.record for row in rows])
+    for row in rows:
+        row.label = labels[(row.record.kind, row.record.local_id)]
+        row.record_kind = LINKABLE.get(row.record.kind)
     return rows
 
 

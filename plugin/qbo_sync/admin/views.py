@@ -141,8 +141,8 @@ class QBOSyncView(ConnectionRoutes, HistoryRoutes, BaseView):
                 last=last,
                 finished=finished,
                 details=details_of(finished),
-                failures=failures(session, profile, st.source.record_url),
-                cleaned=cleaned(session, profile, st.source.record_url),
+                failures=failures(session, profile, st.source),
+                cleaned=cleaned(session, profile, st.source),
             )
             if profile.company is not None:
                 card.health = company_health(profile.company, now, st.settings.zone)
