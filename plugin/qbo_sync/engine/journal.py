@@ -6,8 +6,9 @@ answers, the document's recorded state (Id, SyncToken, hash, facts, live) or the
 committed at once. An operation that was never answered stays journaled and is resent,
 byte for byte, under its own request id before anything new is planned for the document.
 
-Each step also appends a SyncEvent (the record timeline) to the same session, so the event
-commits with the change it describes; a step that changes nothing (a document unchanged, a
+Each step also records a SyncEvent (the record timeline); they are inserted in one statement
+by the commit that makes the changes they describe durable, in its transaction, so no event is
+kept for a change that was rolled back. A step that changes nothing (a document unchanged, a
 document blocked again for the same reason) adds none, and a preview (`dry`) adds none.
 """
 
@@ -70,6 +71,8 @@ class Journal:
         self.fence = fence
         self.dry = False  # a preview: nothing is ever committed
         self._resending: set[int] = set()  # documents whose operation this run sends again
+        # Events of the changes not committed yet: (document, columns), inserted by commit().
+        self._events: list[tuple[SyncDocument, dict[str, Any]]] = []
 
     # -- fencing -------------------------------------------------------------------------------
 
@@ -88,8 +91,13 @@ class Journal:
             ),
         ).rowcount
         if not held:
+            self._events.clear()
             self.session.rollback()
             raise RunSuperseded("another run of this company started; this one stopped")
+        if self._events:  # the update flushed the session: every document has its id now
+            rows = [{**cols, "document_id": doc.id} for doc, cols in self._events]
+            self._events.clear()
+            self.session.execute(sa.insert(cast(sa.Table, SyncEvent.__table__)), rows)
         self.session.commit()
 
     def check_fence(self) -> None:
@@ -368,25 +376,27 @@ class Journal:
         error_code: str | None = None,
         intuit_tid: str | None = None,
     ) -> None:
-        """Append one event to the session (no query): it commits with the change it tells."""
+        """Keep one event for the next commit (no query): it commits with the change it tells."""
         if self.dry:
             return
-        self.session.add(
-            SyncEvent(
-                company_id=self.company_id,
-                run_id=self.run_id,
-                document=doc,
-                kind=doc.kind,
-                local_id=doc.local_id,
-                sale_id=doc.sale_id,
-                event=event,
-                op=op,
-                request_id=request_id,
-                intuit_tid=intuit_tid,
-                qbo_id=doc.qbo_id,
-                error_code=error_code,
-                message=message,
-                body=body,
-                at=utcnow(),
+        self._events.append(
+            (
+                doc,
+                {
+                    "company_id": self.company_id,
+                    "run_id": self.run_id,
+                    "kind": doc.kind,
+                    "local_id": doc.local_id,
+                    "sale_id": doc.sale_id,
+                    "event": event,
+                    "op": op,
+                    "request_id": request_id,
+                    "intuit_tid": intuit_tid,
+                    "qbo_id": doc.qbo_id,
+                    "error_code": error_code,
+                    "message": message,
+                    "body": body,
+                    "at": utcnow(),
+                },
             )
         )
