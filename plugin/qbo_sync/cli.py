@@ -14,6 +14,7 @@ from flask.cli import AppGroup
 
 from .cli_books import plan_command, reconcile_command
 from .cli_keys import rotate_key_command
+from .cli_schedule import schedule_command
 from .details import phase_lines
 from .errors import QBOSyncError
 from .localtime import when
@@ -39,6 +40,7 @@ qbo = QBOGroup("qbo", help="QuickBooks Online sync.")
 qbo.add_command(plan_command)
 qbo.add_command(reconcile_command)
 qbo.add_command(rotate_key_command)
+qbo.add_command(schedule_command)
 segment_option = click.option("--segment", "segment", help="Market segment name.")
 all_segments_option = click.option(
     "--all-segments", is_flag=True, help="The profile for all market segments."

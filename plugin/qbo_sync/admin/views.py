@@ -49,6 +49,7 @@ from .panels import (
     status_payload,
     when,
 )
+from .schedule import ScheduleRoutes
 
 ALL_CHOICE = "*"
 TRIGGER = "admin page"
@@ -63,7 +64,7 @@ def _state() -> QBOSyncState:
     return qbo_state()
 
 
-class QBOSyncView(ConnectionRoutes, BaseView):
+class QBOSyncView(ConnectionRoutes, ScheduleRoutes, BaseView):
     def __init__(
         self,
         is_accessible: Callable[[], bool],
