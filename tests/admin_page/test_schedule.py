@@ -440,3 +440,34 @@ def test_the_workers_pass_arms_a_schedule_whose_job_redis_lost_and_fires_a_late_
     _until("the firing's outcome", lambda: _company().schedule_outcome is FiringOutcome.STARTED)
     _until("the run to end", lambda: all(r.status in ENDED for r in _runs()))
     assert len(_runs()) == 1
+
+
+def test_the_command_line_sets_the_schedule_and_prints_the_next_run_in_local_time(
+    app: Flask, signed_in: FlaskClient, emulator: EmulatorProcess, shop: dict[str, int]
+) -> None:
+    _connected(signed_in, emulator)
+    cli = app.test_cli_runner()
+    before = utcnow()
+    out = cli.invoke(args=["qbo", "schedule", "--segment", "Roofing", "--daily", "7:05"])
+    assert out.exit_code == 0, out.output
+    expected = next_firing(ScheduleKind.DAILY, None, "07:05", OFFICE, before)
+    assert expected is not None
+    assert out.output == (
+        f"Company A: Daily at 7:05 AM (America/New_York ({zone_now()})); next run "
+        f"{_when(expected)}.\n"
+    )
+    company = _company()
+    assert _registry().get_job_ids() == [job_id(company.id, company.schedule_generation)]
+
+    bad = cli.invoke(args=["qbo", "schedule", "--segment", "Roofing", "--every", "0"])
+    assert bad.exit_code == 1 and "from 1 to 1440" in bad.output
+    both = cli.invoke(args=["qbo", "schedule", "--segment", "Roofing", "--every", "5", "--off"])
+    assert both.exit_code == 2 and "not --every and --off" in both.output
+
+    off = cli.invoke(args=["qbo", "schedule", "--segment", "Roofing", "--off"])
+    assert off.output == "Company A: no scheduled runs.\n"
+    assert _registry().get_job_ids() == []
+
+
+def zone_now() -> str:
+    return f"{utcnow().astimezone(OFFICE):%Z}"
