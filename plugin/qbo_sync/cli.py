@@ -15,11 +15,20 @@ from flask.cli import AppGroup
 
 from .cli_books import plan_command, reconcile_command
 from .cli_keys import rotate_key_command
+from .cli_schedule import schedule_command
 from .details import phase_lines
 from .errors import QBOSyncError
 from .health import Level, company_health
 from .localtime import when
-from .models import RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun, utcnow
+from .models import (
+    RecordStatus,
+    RunStatus,
+    RunTrigger,
+    SyncDocument,
+    SyncProfile,
+    SyncRun,
+    utcnow,
+)
 from .state import qbo_state
 
 
@@ -41,6 +50,7 @@ qbo = QBOGroup("qbo", help="QuickBooks Online sync.")
 qbo.add_command(plan_command)
 qbo.add_command(reconcile_command)
 qbo.add_command(rotate_key_command)
+qbo.add_command(schedule_command)
 segment_option = click.option("--segment", "segment", help="Market segment name.")
 all_segments_option = click.option(
     "--all-segments", is_flag=True, help="The profile for all market segments."
@@ -181,7 +191,12 @@ def sync(segments: tuple[str, ...], all_: bool, wait: bool) -> None:
 
     if all_ == bool(segments):
         raise click.UsageError("Give --all or one or more --segment NAME.")
-    started = start_sync_all() if all_ else [start_sync(_profile(name, False)) for name in segments]
+    by = RunTrigger.COMMAND_LINE
+    started = (
+        start_sync_all(trigger=by)
+        if all_
+        else [start_sync(_profile(name, False), trigger=by) for name in segments]
+    )
     for run, new in started:
         click.echo(f"{'Queued' if new else 'Already running'}: run {run.id} of {run.label}")
     if not wait:

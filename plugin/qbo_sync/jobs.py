@@ -9,7 +9,7 @@ writing is the fencing token each run takes in the database (see engine.journal)
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -238,7 +238,14 @@ def resume_dead_runs() -> int:
 
 class ResumingWorker(SimpleWorker):
     """An RQ worker that, at start and at each maintenance pass, resumes runs left behind by a
-    worker that died (its lock lapsed and no job of it is alive)."""
+    worker that died (its lock lapsed and no job of it is alive), then runs the further passes
+    it was given (`passes`: worker.py gives it the schedule's, which would import this)."""
+
+    def __init__(
+        self, *args: Any, passes: Sequence[Callable[[], object]] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.passes = tuple(passes)
 
     @property
     def dequeue_timeout(self) -> int:
@@ -252,9 +259,14 @@ class ResumingWorker(SimpleWorker):
             resumed = resume_dead_runs()
         except (RedisError, SQLAlchemyError, QBOSyncError):  # the worker must live on
             log.exception("resuming lost runs failed; trying again at the next pass")
-            return
-        if resumed:
-            log.info("resumed %d run(s) of lost workers", resumed)
+        else:
+            if resumed:
+                log.info("resumed %d run(s) of lost workers", resumed)
+        for extra in self.passes:
+            try:
+                extra()
+            except (RedisError, SQLAlchemyError, QBOSyncError):
+                log.exception("a maintenance pass failed; trying again at the next pass")
 
 
 def start_sync(

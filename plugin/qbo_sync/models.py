@@ -74,6 +74,22 @@ class RecordStatus(StrEnum):
     FAILED = "failed"
 
 
+class ScheduleKind(StrEnum):
+    """How a company's runs start by themselves (see schedule.py)."""
+
+    OFF = "off"
+    EVERY = "every"  # every `schedule_minutes` minutes
+    DAILY = "daily"  # once a day at `schedule_daily_at` ("HH:MM"), the office's local time
+
+
+class FiringOutcome(StrEnum):
+    """What the last scheduled firing of a company did."""
+
+    STARTED = "started"  # it started a run
+    SKIPPED = "skipped"  # a run of the company was active: no second one
+    WAITING = "waiting"  # the company is not connected or needs reconnecting
+
+
 class Phase(StrEnum):
     CUSTOMERS = "customers"
     ITEMS = "items"
@@ -99,8 +115,8 @@ class Company(TimestampMixin, Base):
     """One QuickBooks company (realm): its OAuth grant and the mirror of what was written there.
 
     Several profiles may point at one company; they share its connection, its customers and
-    items, its documents and its run lock. `fence` grows by one for each run that takes the
-    company, so a run that was superseded finds out at its next commit.
+    items, its documents, its run lock and its schedule. `fence` grows by one for each run that
+    takes the company, so a run that was superseded finds out at its next commit.
     """
 
     __tablename__ = "qbo_sync_company"
@@ -118,6 +134,15 @@ class Company(TimestampMixin, Base):
     refresh_token_hard_expires_at: Mapped[datetime | None]
     reconnect_needed: Mapped[bool] = mapped_column(default=False)
     fence: Mapped[int] = mapped_column(default=0)
+    # The schedule (schedule.py): the database holds it; Redis only the job of the next firing.
+    schedule_kind: Mapped[ScheduleKind] = enum_column(ScheduleKind, default=ScheduleKind.OFF)
+    schedule_minutes: Mapped[int | None]
+    schedule_daily_at: Mapped[str | None] = mapped_column(sa.String(5))  # local "HH:MM"
+    schedule_next_at: Mapped[datetime | None]  # the next firing (UTC); None when off
+    # Grows each time the schedule is armed or changed: only the job naming it may fire.
+    schedule_generation: Mapped[int] = mapped_column(default=0)
+    schedule_fired_at: Mapped[datetime | None]  # the last firing, and what it did
+    schedule_outcome: Mapped[FiringOutcome | None] = enum_column(FiringOutcome, nullable=True)
 
     profiles: Mapped[list[SyncProfile]] = relationship(
         back_populates="company", order_by="SyncProfile.segment_name"

@@ -50,6 +50,7 @@ def test_the_page_has_the_expected_routes(app: Flask) -> None:
         ("POST", "/admin/qbo/1/company"),
         ("POST", "/admin/qbo/1/lists"),
         ("POST", "/admin/qbo/1/retry"),
+        ("POST", "/admin/qbo/1/schedule"),
         ("POST", "/admin/qbo/1/settings"),
         ("POST", "/admin/qbo/1/sync"),
         ("POST", "/admin/qbo/confirm-company"),
@@ -63,7 +64,7 @@ def test_every_post_route_refuses_a_missing_csrf_token(
 ) -> None:
     create_profile(signed_in, "Roofing")  # profile 1 exists, so only CSRF can refuse
     posts = [path for method, path in _plugin_routes(app) if method == "POST"]
-    assert len(posts) == 10
+    assert len(posts) == 11
     for path in posts:
         resp = signed_in.post(path, data={"segment": str(shop["siding"]), "scope": "all"})
         assert resp.status_code == 400, path

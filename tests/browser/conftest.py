@@ -212,3 +212,39 @@ def browser_page(live: Live) -> Iterator[Any]:
             context.close()
         finally:
             browser.close()
+
+
+@pytest.fixture
+def scheduling_worker(live: Live) -> Iterator[subprocess.Popen[bytes]]:
+    """`flask --app host_app qbo worker` (not burst): it runs RQ's scheduler beside its queue, so
+    scheduled firings start runs on their own; idle when yielded, stopped warm afterwards."""
+    import signal
+    import time
+
+    from rq import Worker
+
+    # this checkout's plugin first, wherever the venv's own install points
+    path = os.pathsep.join([str(repo_root() / "plugin"), live.env["PYTHONPATH"]])
+    env = {**live.env, "PYTHONPATH": path, "QBO_SYNC_RESUME_INTERVAL": "1"}
+    with open(SCREENSHOTS.parent / "worker.log", "ab") as log:  # the child keeps its copy
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "host_app", "qbo", "worker"],
+            cwd=repo_root(),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 60
+    while not any(w.pid == proc.pid and w.get_state() == "idle" for w in Worker.all(queue=queue())):
+        assert proc.poll() is None, "the worker exited"
+        assert time.monotonic() < deadline, "the worker did not start"
+        time.sleep(0.1)
+    try:
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)

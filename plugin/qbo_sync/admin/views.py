@@ -56,6 +56,7 @@ from .panels import (
     status_payload,
     when,
 )
+from .schedule import ScheduleRoutes
 
 ALL_CHOICE = "*"
 TRIGGER = RunTrigger.ADMIN_PAGE
@@ -70,7 +71,7 @@ def _state() -> QBOSyncState:
     return qbo_state()
 
 
-class QBOSyncView(ConnectionRoutes, HistoryRoutes, BaseView):
+class QBOSyncView(ConnectionRoutes, HistoryRoutes, ScheduleRoutes, BaseView):
     def __init__(
         self,
         is_accessible: Callable[[], bool],
