@@ -193,6 +193,10 @@ def test_a_killed_workers_run_is_resumed_by_a_fresh_worker_without_anyone_pressi
             first.wait(timeout=10)
             killed_at = time.monotonic()
             assert _run(run_id).status is RunStatus.RUNNING  # killed in the middle of the run
+            # The resumed run's first requests are slow, so it is still going when `qbo sync`
+            # (a process that takes a moment to start) asks; how much work was left over when
+            # the worker died is otherwise a matter of timing.
+            emu.inject(emu.realm_ids["Company A"], "slow", count=2, seconds=3.0)
 
             _until(  # nobody clicks anything
                 "the fresh worker to resume the dead run",
