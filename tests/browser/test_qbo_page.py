@@ -101,7 +101,7 @@ def test_connect_synchronize_watch_and_fix_a_failure(live: Live, browser_page: A
     assert page.url.startswith(f"{live.emulator.base_url}/connect/oauth2")
     page.get_by_label("Company B").check()
     shot(page, "02-consent-company-b")
-    page.click("button:has-text('Connect')")
+    page.click("button:has-text('Authorize')")
 
     # back on the page: connected to Company B
     expect(page).to_have_url(re.compile(r"/admin/qbo/"))

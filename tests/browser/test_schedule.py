@@ -34,7 +34,7 @@ def test_a_company_scheduled_every_minute_synchronizes_on_its_own(
     card = page.locator("section.qbo-profile", has_text="Roofing")
     card.locator("button", has_text="Setup Authentication").click()
     page.get_by_label("Company A").check()
-    page.click("button:has-text('Connect')")
+    page.click("button:has-text('Authorize')")
     expect(card.locator(".qbo-state")).to_have_text("Connected to Company A")
     expect(card.locator(".qbo-next-run")).to_contain_text("No scheduled runs")
     expect(card.locator(".qbo-last-synchronized")).to_have_text("Never")

@@ -52,7 +52,7 @@ def test_a_sales_timeline_after_an_edit_and_a_failure(live: Live, browser_page: 
     card = page.locator("section.qbo-profile", has_text="Roofing")
     card.locator("button", has_text="Setup Authentication").click()
     page.get_by_label("Company B").check()
-    page.click("button:has-text('Connect')")
+    page.click("button:has-text('Authorize')")
     expect(card.locator(".qbo-state")).to_have_text("Connected to Company B")
     card.locator("select[name=ar_account]").select_option(label="Accounts Receivable (A/R)")
     card.locator("select[name=income_account]").select_option(label="Sales of Product Income")

@@ -91,9 +91,9 @@ def test_consent_page_lists_each_company_and_sends_the_chosen_realm_back(
         (three.realm_ids["Company B"], "Company B"),
         (three.realm_ids["Company C"], RENAMED),
     ]
-    assert ">Connect</button>" in page.text and ">Cancel</button>" in page.text
+    assert ">Authorize</button>" in page.text and ">Cancel</button>" in page.text
 
-    # the user picks the renamed company and presses Connect
+    # the user picks the renamed company and presses Authorize
     form = {name: html.unescape(value) for name, value in HIDDEN.findall(page.text)}
     chosen = next(realm for realm, label in choices if label == RENAMED)
     answer = requests.post(

@@ -38,7 +38,7 @@ def test_consent_page_lists_both_companies(kit: type[Kit], emu: EmulatorProcess)
     assert 'name="realmId"' in page.text
     for name, realm in emu.realm_ids.items():
         assert name in page.text and realm in page.text
-    assert ">Connect</button>" in page.text and ">Cancel</button>" in page.text
+    assert ">Authorize</button>" in page.text and ">Cancel</button>" in page.text
     assert len(set(emu.realm_ids.values())) == 2
 
 
