@@ -183,6 +183,9 @@ def test_a_killed_workers_run_is_resumed_by_a_fresh_worker_without_anyone_pressi
         profile_id, company_id = profile.id, profile.company_id
         with _workers(env, tmp_path) as workers:
             run_id, job_id, first = _start_a_run_in_a_worker(emu, workers, profile_id)
+            # The first run's next requests are slow, so it is still going when the fresh
+            # worker below is up (starting one takes seconds on a loaded machine).
+            emu.inject(emu.realm_ids["Company A"], "slow", count=20, seconds=2.0)
             # A fresh worker is up and idle while the run still looks alive (the dying worker
             # holds its lock), so it has to notice the death by its own periodic check.
             fresh = workers.start()
