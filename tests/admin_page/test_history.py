@@ -215,6 +215,9 @@ def test_timeline_run_page_and_history_after_an_edit_and_a_refusal(
     third = _sync(signed_in, profile)
     assert third.status is RunStatus.PARTIAL  # R901 still cannot be sent
     assert _events() == before
+    # its page still lists what it left failed, told by the earlier run's event
+    failures = _get(signed_in, f"runs/{third.id}").split("qbo-run-failures")[1].split("</table>")[0]
+    assert "Receipt R901" in failures and "non-positive amount" in _text(failures)
     assert _doc(DocKind.PAYMENT, zero.id).status is RecordStatus.FAILED
 
     # The company's history: the three runs, newest first, with counts and who started them

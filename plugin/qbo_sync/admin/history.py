@@ -22,6 +22,7 @@ from ..models import (
     Company,
     DocKind,
     EventKind,
+    RecordStatus,
     RunStatus,
     SyncDocument,
     SyncEvent,
@@ -154,8 +155,28 @@ class HistoryRoutes:
         events = session.scalars(
             mine.order_by(SyncEvent.id).offset((page - 1) * EVENTS_PER_PAGE).limit(EVENTS_PER_PAGE)
         ).all()
+        # Its failures: those it met, and the records it left failed or blocked for a reason
+        # already told (their latest failure event, of an earlier run: no new event was due).
+        held = sa.select(SyncDocument.id).where(
+            SyncDocument.company_id == run.company_id,
+            SyncDocument.last_run_id == run_id,
+            SyncDocument.status.in_([RecordStatus.FAILED, RecordStatus.BLOCKED]),
+        )
+        latest = (
+            sa.select(sa.func.max(SyncEvent.id))
+            .where(SyncEvent.document_id.in_(held), SyncEvent.event.in_(FAILURE_EVENTS))
+            .group_by(SyncEvent.document_id)
+        )
         failed = session.scalars(
-            mine.where(SyncEvent.event.in_(FAILURE_EVENTS)).order_by(SyncEvent.id).limit(500)
+            sa.select(SyncEvent)
+            .where(
+                sa.or_(
+                    sa.and_(SyncEvent.run_id == run_id, SyncEvent.event.in_(FAILURE_EVENTS)),
+                    SyncEvent.id.in_(latest),
+                )
+            )
+            .order_by(SyncEvent.id)
+            .limit(500)
         ).all()
         rows = event_rows(session, st.settings, st.source, events)
         grouped: dict[str, list[EventRow]] = defaultdict(list)
