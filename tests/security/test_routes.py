@@ -40,7 +40,9 @@ QUERY = "state=x&code=y&realmId=z&name=customer&query=a"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def routes(app: Flask, profile_id: int = 1, sale_id: int = 1) -> list[tuple[str, str, str]]:
+def routes(
+    app: Flask, profile_id: int = 1, sale_id: int = 1, company_id: int = 1
+) -> list[tuple[str, str, str]]:
     """(endpoint, method, path) of every rule and method, with sample values for its variables."""
     out = []
     for rule in app.url_map.iter_rules():
@@ -49,7 +51,7 @@ def routes(app: Flask, profile_id: int = 1, sale_id: int = 1) -> list[tuple[str,
             {
                 "profile_id": profile_id,
                 "export_type": "csv",
-                "company_id": 1,
+                "company_id": company_id,
                 "run_id": 1,
                 "record_kind": "sale",
                 "local_id": sale_id,
@@ -165,12 +167,16 @@ def test_every_write_without_a_csrf_token_is_refused(site: Flask) -> None:
 def test_no_get_changes_the_database(site: Flask, emulator: EmulatorProcess) -> None:
     client, ids = _signed_in(site)
     with site.app_context():  # connected to Company A: the preview and books check read it
-        connected = connect_via_page(client, emulator, db.session.get(SyncProfile, ids["qbo"]))
+        profile = db.session.get(SyncProfile, ids["qbo"])
+        connected = connect_via_page(client, emulator, profile)
         assert connected.status_code == 200
+        db.session.refresh(profile)
+        company_id = profile.company_id
+        assert company_id is not None
         before = database_rows()
     assert before["qbo_sync_company"]
     assert before["sale"] and before["qbo_sync_profile"]
-    gets = [(e, p) for e, m, p in routes(site, ids["qbo"], ids["sale"]) if m == "GET"]
+    gets = [(e, p) for e, m, p in routes(site, ids["qbo"], ids["sale"], company_id) if m == "GET"]
     statuses = {}
     for endpoint, path in gets:
         resp = client.get(f"{path}?{QUERY}&id={ids.get(endpoint.split('.')[0], 0)}")
