@@ -10,12 +10,10 @@ import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -51,21 +49,10 @@ from tests.admin_page.conftest import (
 )
 from tests.conftest import OFFICE_ZONE, csrf_token, repo_root
 from tests.engine.conftest import books, money, worker_env
+from tests.engine.test_races import _until
 
-T = TypeVar("T")
 ENDED = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED)
 OFFICE = ZoneInfo(OFFICE_ZONE)
-
-
-def _until(what: str, condition: Callable[[], T | None], timeout: float = 60) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"after {timeout:.0f} s still waiting for {what}")
-        time.sleep(0.05)
 
 
 def _registry() -> ScheduledJobRegistry:

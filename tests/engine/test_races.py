@@ -45,7 +45,7 @@ _LOGS = itertools.count(1)
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _until(what: str, condition: Callable[[], T | None], timeout: float) -> T:
+def _until(what: str, condition: Callable[[], T | None], timeout: float = 60) -> T:
     """Poll `condition` until it answers something truthy; fail after `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while True:
