@@ -147,8 +147,8 @@ def test_an_expired_state_is_refused(
     with another_app(app, oauth_state_seconds=1) as short:
         client = sign_in(short)
         profile = create_profile(client, "Roofing")
-        issued = time.time()
         state = setup_authentication(client, profile)["state"]
+        issued = time.time()  # the state was issued before its page answered: no later than now
         callback = consent(emulator, state)
         while time.time() < issued + 1.05:  # until the attempt is older than its lifetime
             time.sleep(0.05)
