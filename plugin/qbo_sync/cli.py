@@ -14,6 +14,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .cli_books import plan_command, reconcile_command
+from .cli_history import prune_history_command
 from .cli_keys import rotate_key_command
 from .cli_schedule import schedule_command
 from .details import phase_lines
@@ -48,6 +49,7 @@ class QBOGroup(AppGroup):
 
 qbo = QBOGroup("qbo", help="QuickBooks Online sync.")
 qbo.add_command(plan_command)
+qbo.add_command(prune_history_command)
 qbo.add_command(reconcile_command)
 qbo.add_command(rotate_key_command)
 qbo.add_command(schedule_command)

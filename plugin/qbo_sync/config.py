@@ -62,6 +62,9 @@ class Settings:
     # The office's time zone for every time shown (page, CLI, phase lines), an IANA name such
     # as America/New_York; empty: the host's own zone. Stored times are always UTC.
     time_zone: str = ""
+    # Days the history (the record timeline's events, the runs) is kept; 0: for ever. What a
+    # record's timeline and the card still need is kept however old (retention.py).
+    history_days: int = 730
 
     @property
     def zone(self) -> ZoneInfo:
@@ -120,6 +123,8 @@ def load_settings(config: Mapping[str, Any], environ: Mapping[str, str] | None =
             f"QBO_SYNC_ENVIRONMENT={settings.environment}"
         )
     settings.zone  # noqa: B018  # an unknown zone name is refused here, not on a page
+    if settings.history_days < 0:
+        raise ConfigurationError("QBO_SYNC_HISTORY_DAYS must be 0 (keep for ever) or more")
     if settings.oauth_state_seconds < 1:
         raise ConfigurationError("QBO_SYNC_OAUTH_STATE_SECONDS must be at least 1")
     return settings

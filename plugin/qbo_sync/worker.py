@@ -20,6 +20,7 @@ from rq.defaults import DEFAULT_LOGGING_DATE_FORMAT, DEFAULT_LOGGING_FORMAT
 from rq.scheduler import RQScheduler
 
 from .jobs import ResumingWorker, queue
+from .retention import keep_history
 from .schedule import keep_schedules
 from .state import qbo_state
 
@@ -76,13 +77,17 @@ class SchedulingWorker(ResumingWorker):
 
 def work(*, burst: bool = False) -> None:
     """Work the queue (until it is empty, with `burst`) with RQ's scheduler, starting again
-    after Redis outages; each maintenance pass also keeps the schedules armed."""
+    after Redis outages; each maintenance pass also keeps the schedules armed and, once an
+    hour among all workers, prunes the history (retention.py)."""
     interval = qbo_state().settings.resume_interval
     while True:
         q = queue()
         try:
             SchedulingWorker(
-                [q], connection=q.connection, maintenance_interval=interval, passes=[keep_schedules]
+                [q],
+                connection=q.connection,
+                maintenance_interval=interval,
+                passes=[keep_schedules, keep_history],
             ).work(burst=burst, with_scheduler=True)
             return
         except (RedisConnectionError, RedisTimeoutError) as exc:

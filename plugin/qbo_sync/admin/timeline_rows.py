@@ -60,6 +60,7 @@ class EventRow:
     record_kind: str | None  # its RecordKind, when it has a timeline
     diff: BodyDiff | None  # what a sent create or update changed
     qbo_url: str | None
+    run_kept: bool  # its run still has a page (retention.py removes old ones)
 
     @property
     def what(self) -> str:
@@ -145,6 +146,8 @@ def event_rows(
     }
     labels = _labels(source, events)
     diffs = _diffs(session, events)
+    named = sorted({e.run_id for e in events if e.run_id is not None})
+    kept = set(session.scalars(sa.select(SyncRun.id).where(SyncRun.id.in_(named))))
     rows = []
     for e in events:
         company = companies.get(e.company_id)
@@ -160,6 +163,7 @@ def event_rows(
                 qbo_url=document_url(
                     settings, company.realm_id if company else None, e.kind, e.qbo_id
                 ),
+                run_kept=e.run_id in kept,
             )
         )
     return rows
