@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from qbo_emulator.testing import EmulatorProcess
+from qbo_sync.admin.history import EVENTS_PER_PAGE
 from qbo_sync.models import (
     DocKind,
     EventKind,
@@ -263,3 +264,35 @@ def test_the_crm_lists_link_each_row_to_its_timeline(
     local_id = shop[kind]
     assert f'href="/admin/qbo/timeline/{kind}/{local_id}"' in html
     assert 'title="QuickBooks history"' in html
+
+
+def test_a_long_timeline_is_paged_newest_first(
+    signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
+) -> None:
+    profile = create_profile(signed_in, "Roofing")
+    connect_via_page(signed_in, emulator, profile, "Company A")
+    db.session.refresh(profile)
+    _sync(signed_in, profile)
+    # sixty small payments on the sale: each is sent and written, on the sale's timeline
+    for n in range(60):
+        _receipt(shop, f"R{600 + n}", "1.00")
+    assert _sync(signed_in, profile).status is RunStatus.SUCCEEDED
+    mine = sa.or_(
+        sa.and_(SyncEvent.kind == DocKind.INVOICE, SyncEvent.local_id == str(shop["sale"])),
+        SyncEvent.sale_id == str(shop["sale"]),
+    )
+    total = int(db.session.scalar(sa.select(sa.func.count(SyncEvent.id)).where(mine)) or 0)
+    assert EVENTS_PER_PAGE < total <= 2 * EVENTS_PER_PAGE  # 60 x (sent, written) and the first run
+
+    def shown(page: int) -> tuple[list[str], str]:
+        html = _get(signed_in, f"timeline/sale/{shop['sale']}?page={page}")
+        return re.findall(r'<tr class="qbo-event qbo-event-(\w+)"', html), _text(html)
+
+    first, text = shown(1)
+    assert len(first) == EVENTS_PER_PAGE and first[0] == "written"  # newest first
+    assert "Receipt R659" in text and "Page 1 of 2" in text and "Older" in text
+    second, text = shown(2)
+    assert len(second) == total - EVENTS_PER_PAGE
+    assert second[-1] == "sent"  # the oldest: the first run's first request, on the last page
+    assert "Receipt R003" in text and "Page 2 of 2" in text and "Newer" in text
+    assert shown(3)[0] == []  # past the end: an empty page, not an error

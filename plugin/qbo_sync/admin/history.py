@@ -207,15 +207,19 @@ class HistoryRoutes:
         mine = sa.and_(SyncEvent.kind.in_(RECORD_DOC_KINDS[kind]), SyncEvent.local_id == local_id)
         if kind is RecordKind.SALE:
             mine = sa.or_(mine, SyncEvent.sale_id == local_id)
-        events = session.scalars(
-            sa.select(SyncEvent).where(mine).order_by(SyncEvent.at.desc(), SyncEvent.id.desc())
-        ).all()
+        total = int(session.scalar(sa.select(sa.func.count(SyncEvent.id)).where(mine)) or 0)
         label = st.source.record_labels(kind, [local_id]).get(local_id)
-        if label is None and not events:
+        if label is None and not total:
             abort(404)
         page = _page()
-        pages = Pages(page, len(events), EVENTS_PER_PAGE)
-        shown = events[(page - 1) * EVENTS_PER_PAGE : page * EVENTS_PER_PAGE]
+        pages = Pages(page, total, EVENTS_PER_PAGE)
+        shown = session.scalars(
+            sa.select(SyncEvent)
+            .where(mine)
+            .order_by(SyncEvent.at.desc(), SyncEvent.id.desc())
+            .offset((page - 1) * EVENTS_PER_PAGE)
+            .limit(EVENTS_PER_PAGE)
+        ).all()
         rows = event_rows(session, st.settings, st.source, shown)
         return self.render(
             "qbo_sync/timeline.html",
