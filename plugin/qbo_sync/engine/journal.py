@@ -6,10 +6,9 @@ answers, the document's recorded state (Id, SyncToken, hash, facts, live) or the
 committed at once. An operation that was never answered stays journaled and is resent,
 byte for byte, under its own request id before anything new is planned for the document.
 
-Each step also records a SyncEvent (the record timeline); they are inserted in one statement
-by the commit that makes the changes they describe durable, in its transaction, so no event is
-kept for a change that was rolled back. A step that changes nothing (a document unchanged, a
-document blocked again for the same reason) adds none, and a preview (`dry`) adds none.
+Each step also tells the record timeline (events.py), whose events the commit that makes the
+changes durable inserts in its transaction. A step that changes nothing (a document unchanged,
+a document blocked again for the same reason) tells nothing, and a preview (`dry`) nothing.
 """
 
 from __future__ import annotations
@@ -29,9 +28,9 @@ from ..models import (
     OpKind,
     RecordStatus,
     SyncDocument,
-    SyncEvent,
     utcnow,
 )
+from .events import RunEvents
 from .explain import blocked_by, explain
 
 CHUNK = 500
@@ -69,10 +68,16 @@ class Journal:
         self.realm_id = realm_id
         self.run_id = run_id
         self.fence = fence
-        self.dry = False  # a preview: nothing is ever committed
-        self._resending: set[int] = set()  # documents whose operation this run sends again
-        # Events of the changes not committed yet: (document, columns), inserted by commit().
-        self._events: list[tuple[SyncDocument, dict[str, Any]]] = []
+        self.events = RunEvents(company_id, run_id)  # the timeline's, inserted by commit()
+
+    @property
+    def dry(self) -> bool:
+        """A preview: nothing is ever committed, and nothing told to the timeline."""
+        return self.events.muted
+
+    @dry.setter
+    def dry(self, value: bool) -> None:
+        self.events.muted = value
 
     # -- fencing -------------------------------------------------------------------------------
 
@@ -91,13 +96,10 @@ class Journal:
             ),
         ).rowcount
         if not held:
-            self._events.clear()
+            self.events.drop()
             self.session.rollback()
             raise RunSuperseded("another run of this company started; this one stopped")
-        if self._events:  # the update flushed the session: every document has its id now
-            rows = [{**cols, "document_id": doc.id} for doc, cols in self._events]
-            self._events.clear()
-            self.session.execute(sa.insert(cast(sa.Table, SyncEvent.__table__)), rows)
+        self.events.insert(self.session)  # the update flushed the session: documents have ids
         self.session.commit()
 
     def check_fence(self) -> None:
@@ -176,7 +178,7 @@ class Journal:
                 .order_by(SyncDocument.op_batch_id, SyncDocument.id)
             )
         )
-        self._resending.update(doc.id for doc in docs)
+        self.events.resending(docs)
         return docs
 
     def get_or_new(self, kind: DocKind, local_id: str) -> SyncDocument:
@@ -231,11 +233,11 @@ class Journal:
         doc.attempts = (doc.attempts or 0) + 1
         doc.status = RecordStatus.IN_FLIGHT
         doc.last_run_id = self.run_id
-        self._event(doc, EventKind.SENT, op=op, request_id=doc.op_request_id, body=body_text)
+        self.events.add(doc, EventKind.SENT, op=op, request_id=doc.op_request_id, body=body_text)
         return doc.op_request_id
 
     def succeeded(self, doc: SyncDocument, entity: dict[str, Any]) -> None:
-        self._resent(doc)
+        self.events.resent(doc)
         op = doc.op_kind
         request_id = doc.op_request_id
         if op in (OpKind.CREATE, OpKind.UPDATE):
@@ -250,14 +252,14 @@ class Journal:
         self._clear_op(doc)
         self._settle(doc, RecordStatus.SYNCED)
         done = EventKind.WRITTEN if op in (OpKind.CREATE, OpKind.UPDATE) else EventKind.VOIDED
-        self._event(doc, done, op=op, request_id=request_id)
+        self.events.add(doc, done, op=op, request_id=request_id)
 
     def linked(self, doc: SyncDocument, entity: dict[str, Any], note: str) -> None:
         """The document is one QuickBooks already had (found by name or number)."""
         doc.qbo_id = str(entity["Id"])
         doc.sync_token = str(entity.get("SyncToken", "0"))
         doc.cleaned = "; ".join(filter(None, [doc.cleaned, note]))
-        self._event(doc, EventKind.LINKED, message=note)
+        self.events.add(doc, EventKind.LINKED, message=note)
 
     def _clear_op(self, doc: SyncDocument) -> None:
         doc.op_kind = doc.op_body = doc.op_hash = doc.op_facts = doc.op_include = None
@@ -279,11 +281,11 @@ class Journal:
 
     def refused(self, doc: SyncDocument, error: QBORequestError, why: str | None = None) -> None:
         """QuickBooks answered with a refusal: the operation is over, the document FAILED."""
-        self._resent(doc)
+        self.events.resent(doc)
         op, request_id = doc.op_kind, error.request_id or doc.op_request_id
         self._clear_op(doc)
         self._fail(doc, error, why or explain(error), request_id)
-        self._event(
+        self.events.add(
             doc,
             EventKind.FAILED,
             op=op,
@@ -295,9 +297,9 @@ class Journal:
 
     def unanswered(self, doc: SyncDocument, error: QBORequestError) -> None:
         """No answer came: the operation stays journaled and is resent first next time."""
-        self._resent(doc)
+        self.events.resent(doc)
         self._fail(doc, error, explain(error), doc.op_request_id)
-        self._event(
+        self.events.add(
             doc,
             EventKind.UNANSWERED,
             op=doc.op_kind,
@@ -319,7 +321,7 @@ class Journal:
         doc.explanation = doc.root_cause = why
         doc.last_run_id = self.run_id
         if not again:  # refused for the same reason as last time: nothing new to tell
-            self._event(doc, EventKind.FAILED, message=why, error_code=code)
+            self.events.add(doc, EventKind.FAILED, message=why, error_code=code)
 
     def _fail(
         self, doc: SyncDocument, error: QBORequestError, why: str, request_id: str | None
@@ -347,56 +349,4 @@ class Journal:
         doc.root_cause = cause
         doc.last_run_id = self.run_id
         if not again:  # blocked again for the same reason: nothing new to tell
-            self._event(doc, EventKind.BLOCKED, message=why, error_code=doc.error_code)
-
-    # -- the timeline ----------------------------------------------------------------------
-
-    def _resent(self, doc: SyncDocument) -> None:
-        """Before the settlement of a resent operation: the resend itself, as journaled."""
-        if doc.id is None or doc.id not in self._resending:
-            return
-        self._resending.discard(doc.id)
-        self._event(
-            doc,
-            EventKind.RESENT,
-            op=doc.op_kind,
-            request_id=doc.op_request_id,
-            body=doc.op_body,
-        )
-
-    def _event(
-        self,
-        doc: SyncDocument,
-        event: EventKind,
-        *,
-        op: OpKind | None = None,
-        request_id: str | None = None,
-        message: str | None = None,
-        body: str | None = None,
-        error_code: str | None = None,
-        intuit_tid: str | None = None,
-    ) -> None:
-        """Keep one event for the next commit (no query): it commits with the change it tells."""
-        if self.dry:
-            return
-        self._events.append(
-            (
-                doc,
-                {
-                    "company_id": self.company_id,
-                    "run_id": self.run_id,
-                    "kind": doc.kind,
-                    "local_id": doc.local_id,
-                    "sale_id": doc.sale_id,
-                    "event": event,
-                    "op": op,
-                    "request_id": request_id,
-                    "intuit_tid": intuit_tid,
-                    "qbo_id": doc.qbo_id,
-                    "error_code": error_code,
-                    "message": message,
-                    "body": body,
-                    "at": utcnow(),
-                },
-            )
-        )
+            self.events.add(doc, EventKind.BLOCKED, message=why, error_code=doc.error_code)
