@@ -124,6 +124,17 @@ def connect_via_page(
     return client.get(consent(emu, state, company), follow_redirects=True)
 
 
+def connected_profile(
+    client: FlaskClient, emu: EmulatorProcess, segment: str = "Roofing", company: str = "Company A"
+) -> SyncProfile:
+    """The segment's profile, created and connected through the page."""
+    profile = create_profile(client, segment)
+    connect_via_page(client, emu, profile, company)
+    db.session.refresh(profile)
+    assert profile.is_connected and profile.company_id is not None
+    return profile
+
+
 def flashes(html: str) -> str:
     """The page's text, unescaped and whitespace folded (for assertions on messages)."""
     return " ".join(unescape(html).split())

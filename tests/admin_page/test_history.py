@@ -27,7 +27,7 @@ from qbo_sync.models import (
 )
 
 from crm.models import Receipt, SaleLine, db
-from tests.admin_page.conftest import PAGE, connect_via_page, create_profile, page, post
+from tests.admin_page.conftest import PAGE, connected_profile, page, post
 from tests.conftest import OFFICE_ZONE, PHASE_LINES
 from tests.engine.conftest import books, work
 
@@ -115,10 +115,7 @@ def test_unknown_ids_and_kinds_are_not_found(signed_in: FlaskClient, shop: dict[
 def test_timeline_run_page_and_history_after_an_edit_and_a_refusal(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = create_profile(signed_in, "Roofing")
-    connect_via_page(signed_in, emulator, profile, "Company A")
-    db.session.refresh(profile)
-    assert profile.is_connected and profile.company_id is not None
+    profile = connected_profile(signed_in, emulator)
     first = _sync(signed_in, profile)
     assert first.status is RunStatus.SUCCEEDED and first.started_by == "office"
 
@@ -269,9 +266,7 @@ def test_the_crm_lists_link_each_row_to_its_timeline(
 def test_a_long_timeline_is_paged_newest_first(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = create_profile(signed_in, "Roofing")
-    connect_via_page(signed_in, emulator, profile, "Company A")
-    db.session.refresh(profile)
+    profile = connected_profile(signed_in, emulator)
     _sync(signed_in, profile)
     # sixty small payments on the sale: each is sent and written, on the sale's timeline
     for n in range(60):

@@ -22,14 +22,13 @@ from qbo_sync.models import (
     RunStatus,
     SyncDocument,
     SyncEvent,
-    SyncProfile,
     SyncRun,
 )
 from qbo_sync.retention import GATE_KEY, keep_history
 from qbo_sync.state import qbo_state
 
 from crm.models import Receipt, SaleLine, db
-from tests.admin_page.conftest import PAGE, connect_via_page, create_profile
+from tests.admin_page.conftest import PAGE, connected_profile
 from tests.admin_page.test_history import _get, _receipt, _sync, _text
 from tests.engine.conftest import books
 
@@ -84,9 +83,7 @@ def _prune(client: FlaskClient, *args: str) -> str:
 def test_old_history_is_pruned_and_what_the_page_and_the_books_need_stays(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = create_profile(signed_in, "Roofing")
-    connect_via_page(signed_in, emulator, profile, "Company A")
-    db.session.refresh(profile)
+    profile = connected_profile(signed_in, emulator)
     first = _sync(signed_in, profile)
     line = db.session.scalar(sa.select(SaleLine).filter_by(sale_id=shop["sale"]))
     assert line is not None
@@ -166,9 +163,7 @@ def test_old_history_is_pruned_and_what_the_page_and_the_books_need_stays(
 def test_the_maintenance_pass_prunes_once_an_hour_among_all_workers(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile: SyncProfile = create_profile(signed_in, "Roofing")
-    connect_via_page(signed_in, emulator, profile, "Company A")
-    db.session.refresh(profile)
+    profile = connected_profile(signed_in, emulator)
     _sync(signed_in, profile)
     line = db.session.scalar(sa.select(SaleLine).filter_by(sale_id=shop["sale"]))
     assert line is not None

@@ -7,9 +7,7 @@ scheduled. Waits are on conditions with deadlines, never fixed sleeps."""
 from __future__ import annotations
 
 import re
-import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -33,10 +31,8 @@ from qbo_sync.models import (
 )
 from qbo_sync.schedule import arm, job_id, next_firing, scheduled_sync
 from qbo_sync.state import qbo_state
-from rq import Worker
 from rq.job import Job, JobStatus
 from rq.registry import ScheduledJobRegistry
-from rq.scheduler import RQScheduler
 
 from crm.models import db
 from tests.admin_page.conftest import (
@@ -47,9 +43,9 @@ from tests.admin_page.conftest import (
     page,
     post,
 )
-from tests.conftest import OFFICE_ZONE, csrf_token, repo_root
+from tests.conftest import OFFICE_ZONE, csrf_token
 from tests.engine.conftest import books, money, worker_env
-from tests.engine.test_races import _until
+from tests.engine.infra import scheduling_worker, until
 
 ENDED = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED)
 OFFICE = ZoneInfo(OFFICE_ZONE)
@@ -81,35 +77,10 @@ def scheduler(
     scheduler lock; stopped warm afterwards, and nothing of the test left scheduled."""
     _clear_schedules()
     env = worker_env(app_ctx, emulator_port, resume_interval="1", time_zone=OFFICE_ZONE)
-    with open(tmp_path / "worker.log", "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "host_app", "qbo", "worker"],
-            cwd=repo_root(),
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-    redis = qbo_state().redis
-    lock = RQScheduler.get_locking_key(queue().name)
     try:
-        _until(
-            "the worker to wait for jobs with its scheduler",
-            lambda: (
-                proc.poll() is None
-                and redis.exists(lock)
-                and any(
-                    w.pid == proc.pid and w.get_state() == "idle" for w in Worker.all(queue=queue())
-                )
-            ),
-        )
-        yield proc
+        with scheduling_worker(env, tmp_path / "worker.log") as proc:
+            yield proc
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
         _clear_schedules()
 
 
@@ -274,7 +245,7 @@ def test_a_scheduled_firing_starts_a_run_that_lands_in_quickbooks(
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "every", "minutes": "60"})
     fired_after = utcnow()
     arm(db.session, _company(), at=fired_after + timedelta(seconds=1))
-    run = _until(
+    run = until(
         "the scheduled run to end",
         lambda: next((r for r in _runs() if r.status in ENDED), None),
     )
@@ -286,7 +257,7 @@ def test_a_scheduled_firing_starts_a_run_that_lands_in_quickbooks(
         ("S409", Decimal("1000.00"))
     ]
     assert [money(p["TotalAmt"]) for p in reader.all("Payment")] == [Decimal("400.00")]
-    _until("the firing's outcome", lambda: _company().schedule_outcome is FiringOutcome.STARTED)
+    until("the firing's outcome", lambda: _company().schedule_outcome is FiringOutcome.STARTED)
     company = _company()
     assert company.schedule_fired_at is not None and company.schedule_fired_at >= fired_after
     assert company.schedule_next_at is not None
@@ -318,7 +289,7 @@ def test_a_firing_while_a_run_of_the_company_is_active_starts_no_second_run(
     redis.set(run_lock_key(company.id), "another worker", ex=120)
     try:
         arm(db.session, company, at=utcnow() + timedelta(seconds=1))
-        _until(
+        until(
             "the firing to be skipped",
             lambda: _company().schedule_outcome is FiringOutcome.SKIPPED,
         )
@@ -353,7 +324,7 @@ def test_a_job_of_a_changed_schedule_does_nothing(
         old,
         job_id=job_id(company.id, old),
     )
-    _until(
+    until(
         "the old job to finish",
         lambda: (
             Job.fetch(escaped.id, connection=qbo_state().redis).get_status(refresh=True)
@@ -388,7 +359,7 @@ def test_a_company_that_needs_reconnecting_waits_and_the_card_says_so(
     db.session.commit()
     assert "Scheduled runs wait for reconnection" in flashes(page(signed_in))
     arm(db.session, company, at=utcnow() + timedelta(seconds=1))
-    _until("the firing to wait", lambda: _company().schedule_outcome is FiringOutcome.WAITING)
+    until("the firing to wait", lambda: _company().schedule_outcome is FiringOutcome.WAITING)
     assert _runs() == []
     company = _company()
     assert company.schedule_next_at is not None and company.schedule_next_at > utcnow()
@@ -406,7 +377,7 @@ def test_the_workers_pass_arms_a_schedule_whose_job_redis_lost_and_fires_a_late_
     company = _company()
     company_id, generation, due = company.id, company.schedule_generation, company.schedule_next_at
     _clear_schedules()  # Redis forgot the job
-    _until(
+    until(
         "the schedule to be armed again",
         lambda: (
             _company().schedule_generation > generation
@@ -422,10 +393,10 @@ def test_the_workers_pass_arms_a_schedule_whose_job_redis_lost_and_fires_a_late_
         sa.update(Company).where(Company.id == company_id).values(schedule_next_at=late)
     )
     db.session.commit()
-    run = _until("the late firing's run", lambda: next(iter(_runs()), None))
+    run = until("the late firing's run", lambda: next(iter(_runs()), None))
     assert run.trigger == "schedule"
-    _until("the firing's outcome", lambda: _company().schedule_outcome is FiringOutcome.STARTED)
-    _until("the run to end", lambda: all(r.status in ENDED for r in _runs()))
+    until("the firing's outcome", lambda: _company().schedule_outcome is FiringOutcome.STARTED)
+    until("the run to end", lambda: all(r.status in ENDED for r in _runs()))
     assert len(_runs()) == 1
 
 

@@ -5,6 +5,7 @@ processes, and headless Debian Chromium driven by Playwright (never a downloaded
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
+from playwright.sync_api import expect
 from qbo_emulator.testing import EmulatorProcess, free_port
 from qbo_sync.jobs import queue
 from qbo_sync.models import Base as PluginBase
@@ -27,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from crm.models import Customer, MarketSegment, Product, Receipt, Sale, SaleLine, User, db
 from crm.ratelimit import LIMITER_KEY
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, OFFICE_ZONE, PASSWORD, repo_root
+from tests.engine.infra import scheduling_worker as worker_with_scheduler
 
 CHROMIUM = shutil.which("chromium")
 NO_CHROMIUM = "Chromium not found: the browser tests are left out (apt-get install chromium)"
@@ -218,33 +221,54 @@ def browser_page(live: Live) -> Iterator[Any]:
 def scheduling_worker(live: Live) -> Iterator[subprocess.Popen[bytes]]:
     """`flask --app host_app qbo worker` (not burst): it runs RQ's scheduler beside its queue, so
     scheduled firings start runs on their own; idle when yielded, stopped warm afterwards."""
-    import signal
-    import time
-
-    from rq import Worker
-
     # this checkout's plugin first, wherever the venv's own install points
     path = os.pathsep.join([str(repo_root() / "plugin"), live.env["PYTHONPATH"]])
     env = {**live.env, "PYTHONPATH": path, "QBO_SYNC_RESUME_INTERVAL": "1"}
-    with open(SCREENSHOTS.parent / "worker.log", "ab") as log:  # the child keeps its copy
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "flask", "--app", "host_app", "qbo", "worker"],
-            cwd=repo_root(),
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    deadline = time.monotonic() + 60
-    while not any(w.pid == proc.pid and w.get_state() == "idle" for w in Worker.all(queue=queue())):
-        assert proc.poll() is None, "the worker exited"
-        assert time.monotonic() < deadline, "the worker did not start"
-        time.sleep(0.1)
-    try:
+    with worker_with_scheduler(env, SCREENSHOTS.parent / "worker.log") as proc:
         yield proc
+
+
+# -- steps the browser tests share -----------------------------------------------------------
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, live: Live) -> None:
+    page.goto(f"{live.base_url}/admin/qbo/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.fill("input[name=username]", "office")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('Sign in')")
+    expect(page).to_have_url(f"{live.base_url}/admin/qbo/")
+
+
+def connect_segment(page: Any, segment: str, company: str) -> Any:
+    """Create the segment's profile on the page and connect it to the company through the
+    emulator's consent page; the profile's card, connected."""
+    page.select_option("#qbo-new-segment", label=segment)
+    page.click("#qbo-create-profile button")
+    card = page.locator("section.qbo-profile", has_text=segment)
+    card.locator("button", has_text="Setup Authentication").click()
+    page.get_by_label(company).check()
+    page.click("button:has-text('Authorize')")
+    expect(card.locator(".qbo-state")).to_have_text(f"Connected to {company}")
+    return card
+
+
+def run_worker_until_banner_goes(page: Any, live: Live, name: str | None = None) -> None:
+    """The banner is up while the run waits; a worker runs it; the page drops the banner
+    (a screenshot of the banner first, when `name` is given)."""
+    banner = page.locator("#qbo-sync-banner")
+    expect(banner).to_contain_text("Syncing with QBO")
+    if name:
+        shot(page, f"{name}-banner")
+    worker = live.work()
+    try:
+        expect(banner).to_have_count(0, timeout=90_000)
+        assert worker.wait(timeout=60) == 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()

@@ -9,8 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.models import Customer, Receipt, Sale, db
-from tests.browser.conftest import Live, seed_shop
-from tests.browser.test_qbo_page import sign_in
+from tests.browser.conftest import Live, seed_shop, sign_in
 
 pytestmark = pytest.mark.browser
 

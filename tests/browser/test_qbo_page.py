@@ -15,38 +15,10 @@ from qbo_sync.jobs import run_lock_key
 from qbo_sync.models import Phase, RunStatus, SyncRun
 
 from crm.models import db
-from tests.browser.conftest import SCREENSHOTS, Live, seed_shop
-from tests.conftest import OFFICE_ZONE, PASSWORD, PHASE_LINES
+from tests.browser.conftest import Live, run_worker_until_banner_goes, seed_shop, shot, sign_in
+from tests.conftest import OFFICE_ZONE, PHASE_LINES
 
 pytestmark = pytest.mark.browser
-
-
-def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Any, live: Live) -> None:
-    page.goto(f"{live.base_url}/admin/qbo/")
-    expect(page).to_have_url(re.compile(r"/login\?next="))
-    page.fill("input[name=username]", "office")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button:has-text('Sign in')")
-    expect(page).to_have_url(f"{live.base_url}/admin/qbo/")
-
-
-def run_worker_until_banner_goes(page: Any, live: Live, name: str) -> None:
-    """The banner is up while the run waits; a worker runs it; the page drops the banner."""
-    banner = page.locator("#qbo-sync-banner")
-    expect(banner).to_contain_text("Syncing with QBO")
-    shot(page, f"{name}-banner")
-    worker = live.work()
-    try:
-        expect(banner).to_have_count(0, timeout=90_000)
-        assert worker.wait(timeout=60) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
 
 
 def show_progress_without_reload(page: Any, live: Live) -> None:

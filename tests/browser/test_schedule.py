@@ -16,8 +16,7 @@ from playwright.sync_api import expect
 from qbo_sync.models import Company, RunStatus, SyncRun
 
 from crm.models import db
-from tests.browser.conftest import Live, seed_shop
-from tests.browser.test_qbo_page import shot, sign_in
+from tests.browser.conftest import Live, connect_segment, seed_shop, shot, sign_in
 
 pytestmark = pytest.mark.browser
 WITHIN = 100  # seconds: a minute's interval, the scheduler's second, and the run
@@ -29,13 +28,7 @@ def test_a_company_scheduled_every_minute_synchronizes_on_its_own(
     page = browser_page
     seed_shop()
     sign_in(page, live)
-    page.select_option("#qbo-new-segment", label="Roofing")
-    page.click("#qbo-create-profile button")
-    card = page.locator("section.qbo-profile", has_text="Roofing")
-    card.locator("button", has_text="Setup Authentication").click()
-    page.get_by_label("Company A").check()
-    page.click("button:has-text('Authorize')")
-    expect(card.locator(".qbo-state")).to_have_text("Connected to Company A")
+    card = connect_segment(page, "Roofing", "Company A")
     expect(card.locator(".qbo-next-run")).to_contain_text("No scheduled runs")
     expect(card.locator(".qbo-last-synchronized")).to_have_text("Never")
 

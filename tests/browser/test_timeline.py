@@ -16,8 +16,14 @@ from playwright.sync_api import expect
 from qbo_sync.models import DocKind, EventKind, SyncEvent, SyncRun
 
 from crm.models import Sale, db
-from tests.browser.conftest import Live, seed_shop
-from tests.browser.test_qbo_page import shot, sign_in
+from tests.browser.conftest import (
+    Live,
+    connect_segment,
+    run_worker_until_banner_goes,
+    seed_shop,
+    shot,
+    sign_in,
+)
 from tests.conftest import OFFICE_ZONE, PHASE_LINES
 
 pytestmark = pytest.mark.browser
@@ -29,31 +35,15 @@ def _local(value: datetime) -> str:
 
 
 def _synchronize(page: Any, live: Live, card: Any) -> None:
-    """Press the card's button; a worker runs the run; the page drops the banner."""
     card.locator("button", has_text="Synchronize with QuickBooks Online").click()
-    banner = page.locator("#qbo-sync-banner")
-    expect(banner).to_contain_text("Syncing with QBO")
-    worker = live.work()
-    try:
-        expect(banner).to_have_count(0, timeout=90_000)
-        assert worker.wait(timeout=60) == 0
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
+    run_worker_until_banner_goes(page, live)
 
 
 def test_a_sales_timeline_after_an_edit_and_a_failure(live: Live, browser_page: Any) -> None:
     page = browser_page
     seed_shop()
     sign_in(page, live)
-    page.select_option("#qbo-new-segment", label="Roofing")
-    page.click("#qbo-create-profile button")
-    card = page.locator("section.qbo-profile", has_text="Roofing")
-    card.locator("button", has_text="Setup Authentication").click()
-    page.get_by_label("Company B").check()
-    page.click("button:has-text('Authorize')")
-    expect(card.locator(".qbo-state")).to_have_text("Connected to Company B")
+    card = connect_segment(page, "Roofing", "Company B")
     card.locator("select[name=ar_account]").select_option(label="Accounts Receivable (A/R)")
     card.locator("select[name=income_account]").select_option(label="Sales of Product Income")
     card.locator("button", has_text="Save").click()

@@ -13,9 +13,13 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+import pytest
 import requests
 import sqlalchemy as sa
 from flask import Flask
@@ -25,10 +29,63 @@ from qbo_sync.connection import TokenCipher
 from qbo_sync.models import Company, RecordStatus, SyncDocument
 
 from crm.models import Sale, db
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, repo_root
 from tests.engine.books import check_books
 
 _LOGS = itertools.count(1)
+T = TypeVar("T")
+
+
+def until(what: str, condition: Callable[[], T | None], timeout: float = 60) -> T:
+    """Poll `condition` until it answers something truthy; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"after {timeout:.0f} s still waiting for {what}")
+        time.sleep(0.05)
+
+
+@contextmanager
+def scheduling_worker(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`flask --app host_app qbo worker` (not burst: with RQ's scheduler), yielded once it is
+    idle and its scheduler holds the queue's lock, so scheduled firings start runs on their
+    own; stopped warm afterwards. Its output is appended to `log`."""
+    from qbo_sync.jobs import queue
+    from qbo_sync.state import qbo_state
+    from rq import Worker
+    from rq.scheduler import RQScheduler
+
+    with open(log, "ab") as out:  # the child keeps its copy
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "host_app", "qbo", "worker"],
+            cwd=repo_root(),
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    lock = RQScheduler.get_locking_key(queue().name)
+    try:
+        until(
+            "the worker to wait for jobs with its scheduler",
+            lambda: (
+                proc.poll() is None
+                and qbo_state().redis.exists(lock)
+                and any(
+                    w.pid == proc.pid and w.get_state() == "idle" for w in Worker.all(queue=queue())
+                )
+            ),
+        )
+        yield proc
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
 
 
 def _wait_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 20) -> None:

@@ -32,8 +32,9 @@ from tests.engine.infra import (
     grant_of,
     revoke,
     stored_refresh_token,
+    until,
 )
-from tests.engine.test_races import _emulator, _ended, _env, _run, _sales, _until, _workers
+from tests.engine.test_races import _emulator, _ended, _env, _run, _sales, _workers
 
 WAIT = 60  # seconds any one condition may take before the test fails
 LATENCY_MS = 30  # each QuickBooks reply: a small run still lasts a few seconds
@@ -68,10 +69,10 @@ def test_an_access_token_expiring_mid_run_is_refreshed_once_and_the_rotated_one_
         run, _ = start_sync(profile)
         with _workers(env, tmp_path) as workers:
             worker = workers.start(burst=True)
-            _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
             assert worker.poll() is None, "the run ended before its token could expire"
             emu.expire_tokens()  # every access token dies now, in the middle of the run
-            ended = _until("the run to end", lambda: _ended(run.id), WAIT)
+            ended = until("the run to end", lambda: _ended(run.id), WAIT)
 
         assert ended.status is RunStatus.SUCCEEDED, ended.message
         assert (ended.stats or {}).get("auth_refreshes", 0) >= 1  # it did meet the 401
@@ -139,7 +140,7 @@ def test_two_processes_refreshing_one_grant_at_once_use_one_refresh_and_keep_the
             try:
                 planner = _plan(env)
                 worker = workers.start(burst=True)
-                _until("both refused", lambda: _refused(emu, realm) >= refused + 2, WAIT)
+                until("both refused", lambda: _refused(emu, realm) >= refused + 2, WAIT)
             finally:
                 held.release()  # now both refresh, or find the other's fresh token
             out, _ = planner.communicate(timeout=WAIT)
@@ -182,14 +183,14 @@ def test_a_connection_revoked_mid_run_stops_that_company_and_the_next_one_goes_o
         (run_a, _), (run_b, _) = started
         with _workers(env, tmp_path) as workers:
             workers.start(burst=True)
-            _until("company A's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            until("company A's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
             assert _run(run_a.id).status is RunStatus.RUNNING
             company_a = ids["A"][1]
             assert company_a is not None
             # The bookkeeper disconnects the app from Company A in QuickBooks.
             revoke(emu, (CLIENT_ID, CLIENT_SECRET), stored_refresh_token(app_ctx, company_a))
-            a = _until("company A's run to end", lambda: _ended(run_a.id), WAIT)
-            b = _until("company B's run to end", lambda: _ended(run_b.id), WAIT)
+            a = until("company A's run to end", lambda: _ended(run_a.id), WAIT)
+            b = until("company B's run to end", lambda: _ended(run_b.id), WAIT)
 
         assert a.status is RunStatus.FAILED
         assert a.message == (
@@ -252,12 +253,12 @@ def test_redis_restarted_empty_mid_run_the_run_resumes_from_the_database(
         run, _ = start_sync(profile)
         with _workers(env, tmp_path) as workers:
             worker = workers.start()
-            _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
             server.kill()  # queue, run lock, job and budget: all gone
-            _until("the worker to lose Redis", lambda: _said(tmp_path, "Redis went away"), WAIT)
+            until("the worker to lose Redis", lambda: _said(tmp_path, "Redis went away"), WAIT)
             assert _run(run.id).status is RunStatus.RUNNING  # left for whoever comes next
             server.start()  # the same port, empty
-            ended = _until("the run to end", lambda: _ended(run.id), WAIT)
+            ended = until("the run to end", lambda: _ended(run.id), WAIT)
             assert worker.poll() is None, "the worker did not outlive the outage"
         assert ended.status is RunStatus.SUCCEEDED, ended.message
         assert ended.attempts == 2
@@ -300,11 +301,11 @@ def test_the_database_connections_cut_mid_run_the_run_goes_on_and_the_books_end_
         run, _ = start_sync(profile)
         with _workers(env, tmp_path) as workers:
             worker = workers.start()
-            _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
             assert _terminate_worker_connections() > 0
-            _until("the run's sales", lambda: _run(run.id).phase is Phase.SALES, WAIT)
+            until("the run's sales", lambda: _run(run.id).phase is Phase.SALES, WAIT)
             assert _terminate_worker_connections() > 0  # and once more, later in the run
-            ended = _until("the run to end", lambda: _ended(run.id), WAIT)
+            ended = until("the run to end", lambda: _ended(run.id), WAIT)
             assert worker.poll() is None
         assert ended.status is RunStatus.SUCCEEDED, ended.message
         assert_books(emu, "Company A", company_id, _sales("Roofing"))

@@ -25,7 +25,7 @@ from rq.job import JobStatus
 from crm.models import User, db
 from crm.seed import seed
 from tests.engine.conftest import TODAY, connect, work
-from tests.engine.infra import WebServer, assert_books, outcome_on_page, page_token
+from tests.engine.infra import WebServer, assert_books, outcome_on_page, page_token, until
 from tests.engine.test_races import (
     ENDED_JOB,
     _emulator,
@@ -35,7 +35,6 @@ from tests.engine.test_races import (
     _job_status,
     _run,
     _sales,
-    _until,
     _workers,
 )
 
@@ -88,7 +87,7 @@ def test_the_web_process_restarted_during_a_run_shows_the_runs_true_state(
                 assert _status(browser, web)["runs"][0]["status"] == "queued"
 
                 worker = workers.start(burst=True)
-                _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+                until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
                 worker.send_signal(signal.SIGSTOP)  # the run holds still while the web restarts
                 try:
                     web.kill()  # the web process dies in the middle of the run ...
@@ -99,7 +98,7 @@ def test_the_web_process_restarted_during_a_run_shows_the_runs_true_state(
                     worker.send_signal(signal.SIGCONT)
                 assert status["active"] is True
                 assert [(r["run_id"], r["status"]) for r in status["runs"]] == [(run.id, "running")]
-                ended = _until("the run to end", lambda: _ended(run.id), WAIT)
+                ended = until("the run to end", lambda: _ended(run.id), WAIT)
                 assert _status(browser, web) == {"active": False, "runs": []}
                 page = browser.get(f"{web.url}/admin/qbo/", timeout=30)
                 page.raise_for_status()
@@ -191,32 +190,32 @@ def test_a_worker_frozen_past_its_lock_is_fenced_off_when_it_wakes_and_nothing_i
         assert company_id is not None
         with _workers(env, tmp_path) as workers:
             both = [workers.start(), workers.start()]
-            _until("two idle workers", lambda: all(workers.idle(w) for w in both), WAIT)
+            until("two idle workers", lambda: all(workers.idle(w) for w in both), WAIT)
             run, _ = start_sync(profile)
             first_job = str(run.job_id)
-            _until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
-            holder = _until(
+            until("the run's first write", lambda: emu.stats(realm)["writes"] > 0, WAIT)
+            holder = until(
                 "a worker of ours to hold the job", lambda: _holder(first_job, both), WAIT
             )
             first, second = sorted(both, key=lambda w: holder != w.pid)
             assert holder == first.pid
             # frozen while it waits for QuickBooks' reply to its next request
             emu.inject(realm, "slow", count=1, seconds=5.0)
-            _until("its request to be out", lambda: not _faults_pending(emu, realm), WAIT)
+            until("its request to be out", lambda: not _faults_pending(emu, realm), WAIT)
             first.send_signal(signal.SIGSTOP)
             try:
-                _until(
+                until(
                     "the run taken by another job", lambda: _run(run.id).job_id != first_job, WAIT
                 )
                 taken_at = emu.stats(realm)["writes"]
-                _until(
+                until(
                     "the second job's writes", lambda: emu.stats(realm)["writes"] > taken_at, WAIT
                 )
             finally:
                 first.send_signal(signal.SIGCONT)
-            _until("the first job to end", lambda: _job_status(first_job) in ENDED_JOB, WAIT)
+            until("the first job to end", lambda: _job_status(first_job) in ENDED_JOB, WAIT)
             assert _job_status(first_job) is JobStatus.FINISHED  # stopped as superseded runs do
-            ended = _until("the run to end", lambda: _ended(run.id), WAIT)
+            ended = until("the run to end", lambda: _ended(run.id), WAIT)
             assert first.poll() is None and second.poll() is None
 
         company = db.session.get(Company, company_id)

@@ -13,10 +13,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 import pytest
 import requests
@@ -34,27 +33,15 @@ from crm.seed import seed
 from tests.conftest import CLIENT_ID, CLIENT_SECRET, REDIRECT_URI
 from tests.engine.books import check_books, writes_of_next_run
 from tests.engine.conftest import TODAY, connect, work, worker_env
+from tests.engine.infra import until
 
 LOCK_SECONDS = 2  # QBO_SYNC_RUN_LOCK_SECONDS of the workers: a dead run is noticed soon
 RESUME_WITHIN = LOCK_SECONDS + 60  # the issue's promise: the lock time plus a minute
 ENDED = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED)
-T = TypeVar("T")
 _LOGS = itertools.count(1)
 
 
 # -- helpers -------------------------------------------------------------------------------------
-
-
-def _until(what: str, condition: Callable[[], T | None], timeout: float = 60) -> T:
-    """Poll `condition` until it answers something truthy; fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"after {timeout:.0f} s still waiting for {what}")
-        time.sleep(0.05)
 
 
 def _env(app: Flask, emulator_port: int, **settings: str) -> dict[str, str]:
@@ -164,7 +151,7 @@ def _start_a_run_in_a_worker(
     assert new
     job_id = str(run.job_id)
     first = workers.start(burst=True)
-    _until(
+    until(
         "the first worker's first write",
         lambda: emu.stats(realm)["writes"] > 0 or first.poll() is not None,
         60,
@@ -189,7 +176,7 @@ def test_a_killed_workers_run_is_resumed_by_a_fresh_worker_without_anyone_pressi
             # A fresh worker is up and idle while the run still looks alive (the dying worker
             # holds its lock), so it has to notice the death by its own periodic check.
             fresh = workers.start()
-            _until("the fresh worker to listen", lambda: workers.idle(fresh), 30)
+            until("the fresh worker to listen", lambda: workers.idle(fresh), 30)
             assert first.poll() is None, "the run ended before its worker could be killed"
             assert _lock_held(company_id)
             first.send_signal(signal.SIGKILL)
@@ -201,7 +188,7 @@ def test_a_killed_workers_run_is_resumed_by_a_fresh_worker_without_anyone_pressi
             # the worker died is otherwise a matter of timing.
             emu.inject(emu.realm_ids["Company A"], "slow", count=2, seconds=3.0)
 
-            _until(  # nobody clicks anything
+            until(  # nobody clicks anything
                 "the fresh worker to resume the dead run",
                 lambda: _run(run_id).job_id != job_id,
                 RESUME_WITHIN,
@@ -216,7 +203,7 @@ def test_a_killed_workers_run_is_resumed_by_a_fresh_worker_without_anyone_pressi
                 timeout=RESUME_WITHIN,
                 check=False,
             )
-            run = _until("the resumed run to end", lambda: _ended(run_id), RESUME_WITHIN)
+            run = until("the resumed run to end", lambda: _ended(run_id), RESUME_WITHIN)
             took = time.monotonic() - killed_at
 
         assert run.status is RunStatus.SUCCEEDED, run.message
@@ -274,17 +261,17 @@ def test_two_runs_of_one_company_with_a_lapsed_lock_never_write_twice(
         profile_id, company_id = profile.id, profile.company_id
         with _workers(env, tmp_path) as workers:
             both = [workers.start(), workers.start()]
-            _until("two idle workers", lambda: all(workers.idle(w) for w in both), 30)
+            until("two idle workers", lambda: all(workers.idle(w) for w in both), 30)
             if hung is Phase.CUSTOMERS:  # the run's very first batch
                 emu.inject(realm, "slow", count=1, entity="batch", seconds=SLOW)
             run, new = start_sync(profile)
             assert new
             run_id, older = run.id, str(run.job_id)
             if hung is Phase.SALES:  # the first batch once customers and items are written
-                _until("the run to reach its sales", lambda: _run(run_id).phase is hung, 60)
+                until("the run to reach its sales", lambda: _run(run_id).phase is hung, 60)
                 emu.inject(realm, "slow", count=1, entity="batch", seconds=SLOW)
-            _until("a batch of the run to hang", lambda: not _faults_pending(emu, realm), 30)
-            _until("the hung job's lock to lapse", lambda: not _lock_held(company_id), 30)
+            until("a batch of the run to hang", lambda: not _faults_pending(emu, realm), 30)
+            until("the hung job's lock to lapse", lambda: not _lock_held(company_id), 30)
             # A second click now finds the run silent: it is queued again and the idle worker
             # takes it, while the first job still waits for QuickBooks' answer.
             db.session.expire_all()  # a new request, as a click is
@@ -292,8 +279,8 @@ def test_two_runs_of_one_company_with_a_lapsed_lock_never_write_twice(
             assert (again.id, new) == (run_id, False)
             newer = str(again.job_id)
             assert newer != older
-            _until("the newer job to end", lambda: _job_status(newer) in ENDED_JOB, 60)
-            _until("the older job to end", lambda: _job_status(older) in ENDED_JOB, 30)
+            until("the newer job to end", lambda: _job_status(newer) in ENDED_JOB, 60)
+            until("the older job to end", lambda: _job_status(older) in ENDED_JOB, 30)
             stats = emu.stats(realm)
 
         run = _run(run_id)
@@ -388,11 +375,11 @@ def test_a_maintenance_pass_that_saw_the_run_queued_still_resumes_it_after_its_w
         assert resume_dead_runs() == 0  # a pass while the run waits: nothing to resume
         with _workers(env, tmp_path) as workers:
             first = workers.start(burst=True)
-            _until("the worker's first write", lambda: emu.stats(realm)["writes"] > 0, 60)
+            until("the worker's first write", lambda: emu.stats(realm)["writes"] > 0, 60)
             assert first.poll() is None, "the run ended before its worker could be killed"
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
-        _until("the dead run's lock to lapse", lambda: not _lock_held(company_id), 30)
+        until("the dead run's lock to lapse", lambda: not _lock_held(company_id), 30)
         assert resume_dead_runs() == 1, "the next pass did not resume the run of a dead worker"
         work()
         run = _run(run_id)
@@ -422,11 +409,11 @@ def test_the_later_companies_of_a_sync_all_chain_go_on_after_the_first_runs_work
         with _workers(env, tmp_path) as workers:
             first = workers.start(burst=True)
             realm = emu.realm_ids["Company A"]
-            _until("the worker's first write", lambda: emu.stats(realm)["writes"] > 0, 60)
+            until("the worker's first write", lambda: emu.stats(realm)["writes"] > 0, 60)
             assert first.poll() is None, "the run ended before its worker could be killed"
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
-        _until("the dead run's lock to lapse", lambda: not _lock_held(roofing.company_id), 30)
+        until("the dead run's lock to lapse", lambda: not _lock_held(roofing.company_id), 30)
         assert resume_dead_runs() == 2, "the later run of the chain was left waiting"
         work()
         for run_id in run_ids:

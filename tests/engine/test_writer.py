@@ -16,13 +16,13 @@ from qbo_sync.jobs import queue, start_sync
 from crm.models import Customer, Receipt, db
 from crm.seed import seed
 from tests.engine.conftest import TODAY, connect
+from tests.engine.infra import until
 from tests.engine.test_races import (
     _assert_books_and_quiet,
     _emulator,
     _ended,
     _env,
     _run,
-    _until,
     _workers,
 )
 
@@ -74,10 +74,10 @@ def test_a_request_slower_than_the_run_lock_costs_no_lock_while_others_are_out(
         profile_id = profile.id
         with _workers(env, tmp_path) as workers:
             both = [workers.start(), workers.start()]  # the second one would resume a silent run
-            _until("two idle workers", lambda: all(workers.idle(w) for w in both), 30)
+            until("two idle workers", lambda: all(workers.idle(w) for w in both), 30)
             emu.inject(realm, "slow", count=1, entity="batch", seconds=3.0)
             run, _ = start_sync(profile)
-            done = _until("the run to end", lambda: _ended(run.id), 90)
+            done = until("the run to end", lambda: _ended(run.id), 90)
         assert done.status.value == "succeeded", done.message
         assert done.attempts == 1  # never taken for dead, never resumed
         assert int(emu.stats(realm)["replays"]) == 0
