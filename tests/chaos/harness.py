@@ -24,6 +24,7 @@ from crm.models import db
 from tests.chaos.invariant import Findings, check
 from tests.chaos.mutator import Mutator
 from tests.chaos.report import Report
+from tests.engine.infra import until
 
 T = TypeVar("T")
 ENDED = (RunStatus.SUCCEEDED, RunStatus.PARTIAL, RunStatus.FAILED)
@@ -41,17 +42,6 @@ FAULTS: dict[str, tuple[int, float | None]] = {
     "504": (4, None),
     "502": (4, None),
 }
-
-
-def until(what: str, condition: Callable[[], T | None], timeout: float, tick: float = 0.05) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"after {timeout:.0f} s still waiting for {what}")
-        time.sleep(tick)
 
 
 class Workers:

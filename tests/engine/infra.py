@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-import pytest
 import requests
 import sqlalchemy as sa
 from flask import Flask
@@ -36,16 +35,19 @@ _LOGS = itertools.count(1)
 T = TypeVar("T")
 
 
-def until(what: str, condition: Callable[[], T | None], timeout: float = 60) -> T:
-    """Poll `condition` until it answers something truthy; fail after `timeout` seconds."""
+def until(
+    what: str, condition: Callable[[], T | None], timeout: float = 60, tick: float = 0.05
+) -> T:
+    """Poll `condition` until it answers something truthy; TimeoutError naming `what` after
+    `timeout` seconds (a test fails with it; the chaos suite records it and goes on)."""
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() > deadline:
-            pytest.fail(f"after {timeout:.0f} s still waiting for {what}")
-        time.sleep(0.05)
+            raise TimeoutError(f"after {timeout:.0f} s still waiting for {what}")
+        time.sleep(tick)
 
 
 @contextmanager
