@@ -42,6 +42,16 @@ class Pruned:
     runs: int
 
 
+def kept_words(days: int) -> str:
+    """What the history pages say of how long they reach back."""
+    if days == 0:
+        return "History is kept for ever."
+    return (
+        f"History older than {days} days is removed; each record's latest events and each "
+        "company's last run stay."
+    )
+
+
 def _old_events(before: datetime) -> sa.Select[int]:
     """Events older than `before` with a newer event of the same kind for the same record."""
     newer = aliased(SyncEvent)

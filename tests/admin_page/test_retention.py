@@ -24,7 +24,7 @@ from qbo_sync.models import (
     SyncEvent,
     SyncRun,
 )
-from qbo_sync.retention import GATE_KEY, keep_history
+from qbo_sync.retention import GATE_KEY, keep_history, kept_words
 from qbo_sync.state import qbo_state
 
 from crm.models import Receipt, SaleLine, db
@@ -133,11 +133,17 @@ def test_old_history_is_pruned_and_what_the_page_and_the_books_need_stays(
     failures = _get(signed_in, f"runs/{fourth}").split("qbo-run-failures")[1]
     assert "Receipt R901" in failures.split("</table>")[0]
     history = _get(signed_in, f"history/{profile.company_id}")
+    kept = (
+        "History older than 730 days is removed; each record's latest events and each "
+        "company's last run stay."
+    )
+    assert kept in _text(history)
     assert re.findall(r'data-run="(\d+)"', history) == [str(r) for r in reversed(_runs())]
     timeline = _get(signed_in, f"timeline/receipt/{zero.id}")
     assert f"run {third} (no longer kept)" in _text(timeline)
     assert f'href="/admin/qbo/runs/{third}"' not in timeline
     assert "non-positive amount" in _text(timeline)
+    assert kept in _text(timeline)
     assert signed_in.get(f"{PAGE}runs/{third}").status_code == 404
 
     # The books did not move: a run now writes nothing; an edit is shown against the body
@@ -193,6 +199,7 @@ def test_the_maintenance_pass_prunes_once_an_hour_among_all_workers(
 
 
 def test_the_days_kept_are_a_setting_where_0_keeps_everything() -> None:
+    assert kept_words(0) == "History is kept for ever."
     assert load_settings({}, {}).history_days == 730
     assert load_settings({"QBO_SYNC_HISTORY_DAYS": "0"}, {}).history_days == 0
     with pytest.raises(ConfigurationError, match="QBO_SYNC_HISTORY_DAYS must be 0"):

@@ -28,6 +28,7 @@ from ..models import (
     SyncEvent,
     SyncRun,
 )
+from ..retention import kept_words
 from ..source import RecordKind
 from ..state import qbo_state
 from .panels import OUTCOMES, PHASE_NAMES, when
@@ -138,6 +139,7 @@ class HistoryRoutes:
             phase_names=PHASE_NAMES,
             counts=COUNTS,
             budget=BUDGET,
+            kept=kept_words(qbo_state().settings.history_days),
         )
 
     @expose("/runs/<int:run_id>")
@@ -229,4 +231,5 @@ class HistoryRoutes:
             pages=pages,
             record_kind=kind.value,
             local_id=local_id,
+            kept=kept_words(st.settings.history_days),
         )
