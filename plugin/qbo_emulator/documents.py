@@ -4,8 +4,10 @@ links.py builds: `/app/<realm>/invoice|payment|creditmemo/<id>`. 404 for an unkn
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from flask import abort, render_template
 
@@ -188,87 +190,84 @@ def paying(repo: Repo, doc: Doc, kind: str) -> tuple[list[LinkRow], list[LinkRow
     return payments, credits
 
 
-@blueprint.get("/<realm_id>/invoice/<doc_id>")
-def invoice(realm_id: str, doc_id: str) -> str:
+def _document_page(
+    realm_id: str,
+    kind: str,
+    doc_id: str,
+    template: str,
+    details: Callable[[Repo, Doc], dict[str, Any]],
+    number_field: str = "DocNumber",
+) -> str:
+    """One document's page: its company, number, customer, date and whether it was voided,
+    and what `details` reads of it (in the same read of the store)."""
     company = company_of(realm_id)
     emu = emulator()
     with emu.store.read() as conn:
         repo = Repo(conn, realm_id, emu.clock)
-        doc = found(repo, "Invoice", doc_id)
+        doc = found(repo, kind, doc_id)
         customer_id, customer_name = customer_link(repo, doc)
-        payments, credits = paying(repo, doc, "Invoice")
+        fields = details(repo, doc)
     return render_template(
-        "invoice.html",
+        template,
         company=company,
         realm_id=realm_id,
-        number=doc_num(doc),
+        number=doc_num(doc, number_field),
         customer_id=customer_id,
         customer_name=customer_name,
         date=us_date(str(doc.get("TxnDate", ""))),
-        due_date=us_date(str(doc.get("DueDate", ""))),
-        lines=line_rows(doc),
-        totals=totals(doc),
-        balance=amount_text(doc.get("Balance")),
-        payments=payments,
-        credits=credits,
         voided=is_voided(doc),
+        **fields,
     )
+
+
+@blueprint.get("/<realm_id>/invoice/<doc_id>")
+def invoice(realm_id: str, doc_id: str) -> str:
+    def details(repo: Repo, doc: Doc) -> dict[str, Any]:
+        payments, credits = paying(repo, doc, "Invoice")
+        return {
+            "due_date": us_date(str(doc.get("DueDate", ""))),
+            "lines": line_rows(doc),
+            "totals": totals(doc),
+            "balance": amount_text(doc.get("Balance")),
+            "payments": payments,
+            "credits": credits,
+        }
+
+    return _document_page(realm_id, "Invoice", doc_id, "invoice.html", details)
 
 
 @blueprint.get("/<realm_id>/creditmemo/<doc_id>")
 def creditmemo(realm_id: str, doc_id: str) -> str:
-    company = company_of(realm_id)
-    emu = emulator()
-    with emu.store.read() as conn:
-        repo = Repo(conn, realm_id, emu.clock)
-        doc = found(repo, "CreditMemo", doc_id)
-        customer_id, customer_name = customer_link(repo, doc)
+    def details(repo: Repo, doc: Doc) -> dict[str, Any]:
         payments, _ = paying(repo, doc, "CreditMemo")
-    return render_template(
-        "creditmemo.html",
-        company=company,
-        realm_id=realm_id,
-        number=doc_num(doc),
-        customer_id=customer_id,
-        customer_name=customer_name,
-        date=us_date(str(doc.get("TxnDate", ""))),
-        lines=line_rows(doc),
-        totals=totals(doc),
-        remaining=amount_text(doc.get("RemainingCredit")),
-        payments=payments,
-        voided=is_voided(doc),
-    )
+        return {
+            "lines": line_rows(doc),
+            "totals": totals(doc),
+            "remaining": amount_text(doc.get("RemainingCredit")),
+            "payments": payments,
+        }
+
+    return _document_page(realm_id, "CreditMemo", doc_id, "creditmemo.html", details)
 
 
 @blueprint.get("/<realm_id>/payment/<doc_id>")
 def payment(realm_id: str, doc_id: str) -> str:
-    company = company_of(realm_id)
-    emu = emulator()
-    with emu.store.read() as conn:
-        repo = Repo(conn, realm_id, emu.clock)
-        doc = found(repo, "Payment", doc_id)
-        customer_id, customer_name = customer_link(repo, doc)
+    def details(repo: Repo, doc: Doc) -> dict[str, Any]:
         applied = [
             linked_row(kind, repo.get(kind, txn_id), txn_id, amount)
             for (kind, txn_id), amount in payment_links(doc)
             if kind in PAGE_OF
         ]
-    method = doc.get("PaymentMethodRef") or {}
-    account = doc.get("DepositToAccountRef") or {}
-    return render_template(
-        "payment.html",
-        company=company,
-        realm_id=realm_id,
-        number=doc_num(doc, "PaymentRefNum"),
-        customer_id=customer_id,
-        customer_name=customer_name,
-        date=us_date(str(doc.get("TxnDate", ""))),
-        method=str(method.get("name", "")) if isinstance(method, dict) else "",
-        reference=str(doc.get("PaymentRefNum", "") or ""),
-        deposit_to=str(account.get("name", "")) if isinstance(account, dict) else "",
-        amount=amount_text(doc.get("TotalAmt")),
-        invoices=[row for row in applied if row.type == TYPE_TEXT["Invoice"]],
-        credits=[row for row in applied if row.type == TYPE_TEXT["CreditMemo"]],
-        unapplied=amount_text(doc.get("UnappliedAmt")),
-        voided=is_voided(doc),
-    )
+        method = doc.get("PaymentMethodRef") or {}
+        account = doc.get("DepositToAccountRef") or {}
+        return {
+            "method": str(method.get("name", "")) if isinstance(method, dict) else "",
+            "reference": str(doc.get("PaymentRefNum", "") or ""),
+            "deposit_to": str(account.get("name", "")) if isinstance(account, dict) else "",
+            "amount": amount_text(doc.get("TotalAmt")),
+            "invoices": [row for row in applied if row.type == TYPE_TEXT["Invoice"]],
+            "credits": [row for row in applied if row.type == TYPE_TEXT["CreditMemo"]],
+            "unapplied": amount_text(doc.get("UnappliedAmt")),
+        }
+
+    return _document_page(realm_id, "Payment", doc_id, "payment.html", details, "PaymentRefNum")
