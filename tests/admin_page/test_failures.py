@@ -11,10 +11,10 @@ import requests
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from qbo_emulator.testing import EmulatorProcess
-from qbo_sync.models import DocKind, RecordStatus, RunStatus, SyncDocument, SyncProfile, SyncRun
+from qbo_sync.models import DocKind, RecordStatus, RunStatus, SyncDocument, SyncRun
 
 from crm.models import Receipt, SaleLine, db
-from tests.admin_page.conftest import PAGE, connect_via_page, create_profile, flashes, page, post
+from tests.admin_page.conftest import PAGE, connected_profile, flashes, page, post
 from tests.engine.conftest import Books, books, work
 
 
@@ -22,14 +22,6 @@ def _record(kind: DocKind, local_id: int) -> SyncDocument:
     rec = db.session.scalar(sa.select(SyncDocument).filter_by(kind=kind, local_id=str(local_id)))
     assert rec is not None
     return rec
-
-
-def _connected(client: FlaskClient, emu: EmulatorProcess) -> SyncProfile:
-    profile = create_profile(client, "Roofing")
-    connect_via_page(client, emu, profile, "Company A")
-    db.session.refresh(profile)
-    assert profile.is_connected
-    return profile
 
 
 def _hand_payment(books: Books, shop: dict[str, int], amount: str) -> dict[str, Any]:
@@ -89,7 +81,7 @@ def _bad_receipts(shop: dict[str, int]) -> tuple[Receipt, Receipt]:
 def test_the_panel_lists_failures_with_reason_code_and_tid_and_retry_fixes_them(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/sync")
     work()
     # QuickBooks has 600.00 open on the invoice; the bookkeeper takes 500.00 of it by hand
@@ -145,7 +137,7 @@ def test_the_panel_lists_failures_with_reason_code_and_tid_and_retry_fixes_them(
 def test_blocked_records_are_grouped_under_their_parents_cause(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     db.session.execute(sa.delete(SaleLine))  # a sale without lines cannot become an invoice
     db.session.commit()
     post(signed_in, f"{PAGE}{profile.id}/sync")
@@ -161,7 +153,7 @@ def test_blocked_records_are_grouped_under_their_parents_cause(
 def test_retry_selected_of_an_item_runs_the_whole_profile(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     assert profile.company_id is not None
     rec = SyncDocument(
         company_id=profile.company_id,
@@ -186,7 +178,7 @@ def test_retry_selected_of_an_item_runs_the_whole_profile(
 def test_retry_selected_needs_a_selection(
     signed_in: FlaskClient, shop: dict[str, int], emulator: EmulatorProcess
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     resp = post(signed_in, f"{PAGE}{profile.id}/retry", {"scope": "selected"})
     assert resp.status_code == 302
     assert "Select the records to retry." in flashes(page(signed_in))

@@ -25,7 +25,6 @@ from qbo_sync.models import (
     FiringOutcome,
     RunStatus,
     ScheduleKind,
-    SyncProfile,
     SyncRun,
     utcnow,
 )
@@ -37,7 +36,7 @@ from rq.registry import ScheduledJobRegistry
 from crm.models import db
 from tests.admin_page.conftest import (
     PAGE,
-    connect_via_page,
+    connected_profile,
     create_profile,
     flashes,
     page,
@@ -96,13 +95,6 @@ def _runs() -> list[SyncRun]:
     return list(db.session.scalars(sa.select(SyncRun).order_by(SyncRun.id)))
 
 
-def _connected(client: FlaskClient, emu: EmulatorProcess, segment: str = "Roofing") -> SyncProfile:
-    profile = create_profile(client, segment)
-    connect_via_page(client, emu, profile)
-    db.session.refresh(profile)
-    return profile
-
-
 def _next_runs(html: str) -> list[str]:
     """What each card's schedule line says."""
     return [
@@ -123,7 +115,7 @@ def _when(at: datetime) -> str:
 def test_the_schedule_post_needs_a_signed_in_user_and_the_csrf_token(
     app: Flask, signed_in: FlaskClient, emulator: EmulatorProcess, shop: dict[str, int]
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     path = f"{PAGE}{profile.id}/schedule"
     form = {"kind": "every", "minutes": "15"}
     assert signed_in.post(path, data=form).status_code == 400
@@ -162,7 +154,7 @@ def test_a_schedule_that_cannot_be_kept_is_refused_in_plain_words(
     form: dict[str, str],
     message: str,
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/schedule", form)
     text = flashes(page(signed_in))
     assert "Schedule of Company A not saved: " in text and message in text
@@ -183,7 +175,7 @@ def test_a_profile_without_a_company_cannot_be_scheduled(
 def test_the_card_shows_the_next_run_in_the_office_time_and_that_the_company_shares_it(
     signed_in: FlaskClient, emulator: EmulatorProcess, shop: dict[str, int]
 ) -> None:
-    roofing = _connected(signed_in, emulator)
+    roofing = connected_profile(signed_in, emulator)
     siding = create_profile(signed_in, "Siding")
     post(signed_in, f"{PAGE}{siding.id}/company", {"company": _company().id})
     before = utcnow()
@@ -218,7 +210,7 @@ def test_the_card_shows_the_next_run_in_the_office_time_and_that_the_company_sha
 def test_off_removes_the_firing_from_rqs_scheduled_registry(
     signed_in: FlaskClient, emulator: EmulatorProcess, shop: dict[str, int]
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "every", "minutes": "5"})
     armed = job_id(_company().id, _company().schedule_generation)
     assert _registry().get_job_ids() == [armed]
@@ -241,7 +233,7 @@ def test_a_scheduled_firing_starts_a_run_that_lands_in_quickbooks(
     shop: dict[str, int],
     scheduler: subprocess.Popen[bytes],
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "every", "minutes": "60"})
     fired_after = utcnow()
     arm(db.session, _company(), at=fired_after + timedelta(seconds=1))
@@ -278,7 +270,7 @@ def test_a_firing_while_a_run_of_the_company_is_active_starts_no_second_run(
     shop: dict[str, int],
     scheduler: subprocess.Popen[bytes],
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "every", "minutes": "30"})
     company = _company()
     # A run in the middle of its work, as a worker holds it: running, its lock held.
@@ -309,7 +301,7 @@ def test_a_job_of_a_changed_schedule_does_nothing(
     shop: dict[str, int],
     scheduler: subprocess.Popen[bytes],
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "every", "minutes": "30"})
     old = _company().schedule_generation
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "daily", "daily_at": "06:00"})
@@ -352,7 +344,7 @@ def test_a_company_that_needs_reconnecting_waits_and_the_card_says_so(
     shop: dict[str, int],
     scheduler: subprocess.Popen[bytes],
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "every", "minutes": "20"})
     company = _company()
     company.reconnect_needed = True
@@ -372,7 +364,7 @@ def test_the_workers_pass_arms_a_schedule_whose_job_redis_lost_and_fires_a_late_
     shop: dict[str, int],
     scheduler: subprocess.Popen[bytes],
 ) -> None:
-    profile = _connected(signed_in, emulator)
+    profile = connected_profile(signed_in, emulator)
     post(signed_in, f"{PAGE}{profile.id}/schedule", {"kind": "every", "minutes": "30"})
     company = _company()
     company_id, generation, due = company.id, company.schedule_generation, company.schedule_next_at
@@ -403,7 +395,7 @@ def test_the_workers_pass_arms_a_schedule_whose_job_redis_lost_and_fires_a_late_
 def test_the_command_line_sets_the_schedule_and_prints_the_next_run_in_local_time(
     app: Flask, signed_in: FlaskClient, emulator: EmulatorProcess, shop: dict[str, int]
 ) -> None:
-    _connected(signed_in, emulator)
+    connected_profile(signed_in, emulator)
     cli = app.test_cli_runner()
     before = utcnow()
     out = cli.invoke(args=["qbo", "schedule", "--segment", "Roofing", "--daily", "7:05"])
